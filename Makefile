@@ -1,0 +1,38 @@
+# confsvc — the two commands a newcomer types are `make run` and `make test`.
+# Both build what is missing first: the virtualenv and the Asterisk runtime.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+VENV_STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint asterisk-cli clean venv runtime
+
+$(VENV_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+venv: $(VENV_STAMP)
+
+runtime:
+	asterisk/ctl build
+
+## Start Asterisk and the controller in the foreground (Ctrl-C stops both).
+run: venv runtime
+	scripts/run
+
+## The whole suite, real Asterisk and softphones included.
+test: venv runtime
+	scripts/test
+
+lint: venv
+	$(VENV)/bin/ruff check confsvc tests bench
+	$(VENV)/bin/ruff format --check confsvc tests bench
+
+## An interactive Asterisk CLI on the running dev instance.
+asterisk-cli:
+	asterisk/ctl cli
+
+clean:
+	-asterisk/ctl stop
+	rm -rf .runtime $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+from confsvc.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,33 @@
+"""`confsvc` / `python -m confsvc`: run the controller, or talk to a running one."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from confsvc import __version__
+from confsvc.config import Settings
+from confsvc.logging import configure
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="confsvc", description="Conference service on Asterisk ARI")
+    p.add_argument("--version", action="version", version=f"confsvc {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the controller (ARI events + HTTP API)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    configure(settings.log_level, settings.log_format)
+    if args.command == "serve":
+        from confsvc.server import serve
+
+        try:
+            asyncio.run(serve(settings))
+        except KeyboardInterrupt:
+            pass
+        return 0
+    return 2

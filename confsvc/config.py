@@ -1,0 +1,59 @@
+"""Settings: the one object that reads the environment (CONFSVC_*)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """All configuration. Defaults equal asterisk/defaults.env (a unit test checks)."""
+
+    model_config = SettingsConfigDict(env_prefix="CONFSVC_", extra="ignore")
+
+    instance: str = "dev"
+    asterisk_host: str = "127.0.0.1"
+    sip_port: int = 5060
+    ari_port: int = 8088
+    ari_user: str = "confsvc"
+    ari_password: str = "confsvc-ari-dev"
+    ari_app: str = "confsvc"
+    rtp_start: int = 10000
+    rtp_end: int = 10999
+    phone_password: str = "phone-dev-secret"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    db_path: str = ".runtime/confsvc.sqlite3"
+    # "token:customer_id" pairs, comma separated; each token is one tenant's key.
+    tokens: str = Field(default="")
+    auto_create_rooms: bool = False
+    # Host part of dial_uri (sip:<room>@<sip_host>); defaults to host:port of Asterisk.
+    sip_host: str = ""
+    recording_dir: str = ""
+    log_level: str = "INFO"
+    log_format: str = "console"
+
+    @property
+    def ari_url(self) -> str:
+        return f"http://{self.asterisk_host}:{self.ari_port}/ari"
+
+    @property
+    def ari_ws_url(self) -> str:
+        return f"ws://{self.asterisk_host}:{self.ari_port}/ari/events"
+
+    @property
+    def dial_host(self) -> str:
+        return self.sip_host or f"{self.asterisk_host}:{self.sip_port}"
+
+    @cached_property
+    def token_map(self) -> dict[str, str]:
+        """token -> customer_id."""
+        out: dict[str, str] = {}
+        for pair in filter(None, (p.strip() for p in self.tokens.split(","))):
+            token, _, customer = pair.partition(":")
+            if token and customer:
+                out[token] = customer
+        return out

@@ -1,0 +1,434 @@
+"""Conference: the room, its lifecycle and its admission rules.
+
+    starting -> progressing -> terminating -> terminated      (forward only)
+    starting -> terminating                  (DELETE before the bridge came up)
+    starting|progressing -> terminated       only via terminate_now(): no live callers, so
+                                             there is nobody to wait for
+(The seed's diagram draws a terminating -> progressing arrow, but its text says states only
+move forward; we follow the text: terminating never goes back.)
+
+Style (shared with conferencecall.py): the model is immutable; every transition is a method
+returning `(new_conference, effects)`; effects are plain data the engine turns into ARI
+commands, timers and further transitions. `now` is always passed in.
+
+Types:
+  conference  multi-party; stays up with 0 or 1 caller; ends on DELETE or timeout.
+  connect     1:1 (max 2 callers); when one leaves the other is kicked and the conference
+              terminates (also when the only caller leaves before a second arrived).
+
+`conferencecall_ids` holds the live callers in admission order. A call is admitted (added)
+when it starts joining, not when its audio is connected, so capacity cannot be overrun by
+callers racing through `joining`; it is removed when it reaches `leaved`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict
+
+from confsvc.domain.errors import ConferenceFull, InvalidTransition, ValidationFailed
+from confsvc.domain.ids import ensure_utc, new_id, to_iso
+from confsvc.domain.room import generate_room, validate_room
+
+NAME_MAX = 255
+DETAIL_MAX = 2000
+TIMEOUT_MAX = 86400  # 24 h, the same ceiling as the seed's recordings and participants
+MAX_PARTICIPANTS_LIMIT = 20
+CONNECT_MAX_PARTICIPANTS = 2
+DATA_MAX_BYTES = 16384  # serialized JSON; keeps rows and webhook bodies small
+CUSTOMER_ID_MAX = 64
+
+
+class ConferenceType(StrEnum):
+    CONFERENCE = "conference"
+    CONNECT = "connect"
+
+
+class ConferenceStatus(StrEnum):
+    STARTING = "starting"
+    PROGRESSING = "progressing"
+    TERMINATING = "terminating"
+    TERMINATED = "terminated"
+
+
+S = ConferenceStatus
+TRANSITIONS: dict[ConferenceStatus, frozenset[ConferenceStatus]] = {
+    S.STARTING: frozenset({S.PROGRESSING, S.TERMINATING, S.TERMINATED}),
+    S.PROGRESSING: frozenset({S.TERMINATING, S.TERMINATED}),
+    S.TERMINATING: frozenset({S.TERMINATED}),
+    S.TERMINATED: frozenset(),
+}
+LIVE_STATUSES = frozenset({S.STARTING, S.PROGRESSING, S.TERMINATING})
+_OPEN = frozenset({S.STARTING, S.PROGRESSING})  # not yet closing: may start terminating
+
+
+def can_transition(src: ConferenceStatus, dst: ConferenceStatus) -> bool:
+    return dst in TRANSITIONS[src]
+
+
+# --- effects ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KickCall:
+    """Run the kick path for this participant (Conferencecall.leaving + eject). The engine
+    skips calls already leaving/leaved: the conference only knows ids, not their status."""
+
+    conferencecall_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class StopRecording:
+    conference_id: str
+    recording_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ArmTimeout:
+    """(Re)arm the auto-terminate timer; deadline None cancels it."""
+
+    conference_id: str
+    deadline: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DestroyBridge:
+    conference_id: str
+
+
+ConferenceEffect = KickCall | StopRecording | ArmTimeout | DestroyBridge
+
+
+# --- model -----------------------------------------------------------------------------
+
+
+class Conference(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str
+    customer_id: str
+    type: ConferenceType = ConferenceType.CONFERENCE
+    status: ConferenceStatus = S.STARTING
+    name: str = ""
+    detail: str = ""
+    room: str
+    timeout: int = 0
+    max_participants: int = MAX_PARTICIPANTS_LIMIT
+    data: dict[str, Any] = {}
+    conferencecall_ids: tuple[str, ...] = ()
+    recording_id: str | None = None
+    recording_ids: tuple[str, ...] = ()
+    tm_create: AwareDatetime
+    tm_update: AwareDatetime | None = None
+    tm_delete: AwareDatetime | None = None
+
+    @property
+    def is_live(self) -> bool:
+        """Not terminated: holds its room, may still have callers."""
+        return self.status in LIVE_STATUSES
+
+    @property
+    def capacity(self) -> int:
+        # min(): even a corrupted row cannot lift the connect ceiling of 2.
+        return min(self.max_participants, participant_limit(self.type))
+
+    # --- helpers ---------------------------------------------------------------------
+
+    def _refuse(self, action: str, detail: str = "") -> InvalidTransition:
+        return InvalidTransition("conference", self.status.value, action, detail)
+
+    def _with(self, now: datetime, **changes: Any) -> Conference:
+        return self.model_copy(update={**changes, "tm_update": ensure_utc(now)})
+
+    def _stop_recording(self) -> list[ConferenceEffect]:
+        if self.recording_id is None:
+            return []
+        return [StopRecording(self.id, self.recording_id)]
+
+    # --- lifecycle -------------------------------------------------------------------
+
+    def start(self, now: datetime) -> tuple[Conference, list[ConferenceEffect]]:
+        """The bridge is up: starting -> progressing. Arms the timeout when one is set."""
+        if self.status is not S.STARTING:
+            raise self._refuse("start")
+        conf = self._with(now, status=S.PROGRESSING)
+        effects: list[ConferenceEffect] = []
+        deadline = timeout_deadline(conf)
+        if deadline is not None:
+            effects.append(ArmTimeout(conf.id, deadline))
+        return conf, effects
+
+    def begin_terminate(self, now: datetime) -> tuple[Conference, list[ConferenceEffect]]:
+        """DELETE or timeout with callers inside: -> terminating; stop any recording, kick
+        every live caller, and wait for their leave events (then finish_terminate)."""
+        if self.status not in _OPEN:
+            raise self._refuse("terminate")
+        effects: list[ConferenceEffect] = [ArmTimeout(self.id, None)]
+        effects += self._stop_recording()
+        effects += [KickCall(cid) for cid in self.conferencecall_ids]
+        return self._with(now, status=S.TERMINATING), effects
+
+    def finish_terminate(self, now: datetime) -> tuple[Conference, list[ConferenceEffect]]:
+        """terminating -> terminated once the last caller left. Sets tm_delete, frees room."""
+        if self.status is not S.TERMINATING:
+            raise self._refuse("finish terminating")
+        if self.conferencecall_ids:
+            raise self._refuse("finish terminating", "participants still inside")
+        conf = self._with(now, status=S.TERMINATED, tm_delete=ensure_utc(now))
+        return conf, [DestroyBridge(self.id)]
+
+    def terminate_now(self, now: datetime) -> tuple[Conference, list[ConferenceEffect]]:
+        """starting|progressing -> terminated in one step, only when nobody is inside."""
+        if self.status not in _OPEN:
+            raise self._refuse("terminate")
+        if self.conferencecall_ids:
+            raise self._refuse("terminate now", "participants still inside")
+        effects: list[ConferenceEffect] = [ArmTimeout(self.id, None)]
+        effects += self._stop_recording()
+        effects.append(DestroyBridge(self.id))
+        conf = self._with(now, status=S.TERMINATED, tm_delete=ensure_utc(now))
+        return conf, effects
+
+    def terminate(self, now: datetime) -> tuple[Conference, list[ConferenceEffect]]:
+        """The entry point for DELETE and timeout: empty -> terminate_now, else
+        begin_terminate. Refused (409) when already terminating/terminated."""
+        if self.status in _OPEN and not self.conferencecall_ids:
+            return self.terminate_now(now)
+        return self.begin_terminate(now)
+
+    # --- participants ----------------------------------------------------------------
+
+    def add_call(self, call_id: str, now: datetime) -> tuple[Conference, list[ConferenceEffect]]:
+        """Admit a caller (it starts joining). Only while progressing; refused when full.
+        Re-adding an id already inside is a no-op (replayed events after a reconnect)."""
+        if self.status is not S.PROGRESSING:
+            raise self._refuse("add a participant")
+        if call_id in self.conferencecall_ids:
+            return self, []
+        if len(self.conferencecall_ids) >= self.capacity:
+            raise ConferenceFull(self.id, self.capacity)
+        return self._with(now, conferencecall_ids=(*self.conferencecall_ids, call_id)), []
+
+    def remove_call(self, call_id: str, now: datetime) -> tuple[Conference, list[ConferenceEffect]]:
+        """A caller reached `leaved`. Unknown ids are a no-op (idempotent). Consequences:
+        - connect type, still starting/progressing: kick the other one and terminate;
+        - terminating and now empty: terminated."""
+        if call_id not in self.conferencecall_ids:
+            return self, []
+        remaining = tuple(c for c in self.conferencecall_ids if c != call_id)
+        conf = self._with(now, conferencecall_ids=remaining)
+        if conf.type is ConferenceType.CONNECT and conf.status in _OPEN:
+            return conf.terminate(now)
+        if conf.status is S.TERMINATING and not remaining:
+            return conf.finish_terminate(now)
+        return conf, []
+
+    # --- recordings (the recording domain drives these; kept here as they are fields) --
+
+    def recording_started(
+        self, recording_id: str, now: datetime
+    ) -> tuple[Conference, list[ConferenceEffect]]:
+        """Only while progressing, one at a time (seed rules)."""
+        if self.status is not S.PROGRESSING:
+            raise self._refuse("start recording")
+        if self.recording_id is not None:
+            raise self._refuse("start recording", "a recording is already active")
+        ids = (*self.recording_ids, recording_id)
+        return self._with(now, recording_id=recording_id, recording_ids=ids), []
+
+    def recording_stopped(
+        self, recording_id: str, now: datetime
+    ) -> tuple[Conference, list[ConferenceEffect]]:
+        """Clears recording_id (history stays in recording_ids). Allowed in any state: the
+        RecordingFinished event may arrive after termination. Stale ids are a no-op."""
+        if self.recording_id != recording_id:
+            return self, []
+        return self._with(now, recording_id=None), []
+
+    # --- updates ---------------------------------------------------------------------
+
+    def update(
+        self,
+        now: datetime,
+        *,
+        name: str | None = None,
+        detail: str | None = None,
+        timeout: int | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> tuple[Conference, list[ConferenceEffect]]:
+        """Change name/detail/timeout/data (None = leave as is) while not terminated. type,
+        room and max_participants are immutable. A new timeout counts from tm_create, so a
+        value already in the past ends the conference at once (via the re-armed timer)."""
+        if self.status is S.TERMINATED:
+            raise self._refuse("update")
+        changes: dict[str, Any] = {}
+        if name is not None:
+            changes["name"] = validate_name(name)
+        if detail is not None:
+            changes["detail"] = validate_detail(detail)
+        if data is not None:
+            changes["data"] = validate_data(data)
+        if timeout is not None:
+            changes["timeout"] = validate_timeout(timeout)
+        conf = self._with(now, **changes)
+        effects: list[ConferenceEffect] = []
+        if timeout is not None and conf.timeout != self.timeout and conf.status in _OPEN:
+            effects.append(ArmTimeout(conf.id, timeout_deadline(conf)))
+        return conf, effects
+
+    # --- JSON ------------------------------------------------------------------------
+
+    def dial_uri(self, dial_host: str) -> str:
+        return f"sip:{self.room}@{dial_host}"
+
+    def to_json(self, dial_host: str) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "customer_id": self.customer_id,
+            "type": self.type.value,
+            "status": self.status.value,
+            "name": self.name,
+            "detail": self.detail,
+            "room": self.room,
+            "dial_uri": self.dial_uri(dial_host),
+            "timeout": self.timeout,
+            "max_participants": self.max_participants,
+            "data": json.loads(json.dumps(self.data)),  # a copy callers may mutate
+            "conferencecall_ids": list(self.conferencecall_ids),
+            "recording_id": self.recording_id,
+            "recording_ids": list(self.recording_ids),
+            "tm_create": to_iso(self.tm_create),
+            "tm_update": to_iso(self.tm_update),
+            "tm_delete": to_iso(self.tm_delete),
+        }
+
+
+# --- timeouts --------------------------------------------------------------------------
+
+
+def timeout_deadline(conf: Conference) -> datetime | None:
+    """When the timeout fires: tm_create + timeout (the seed measures from creation). None
+    when there is no timeout or the conference is already terminating/terminated."""
+    if conf.timeout <= 0 or conf.status not in _OPEN:
+        return None
+    return conf.tm_create + timedelta(seconds=conf.timeout)
+
+
+def is_expired(conf: Conference, now: datetime) -> bool:
+    deadline = timeout_deadline(conf)
+    return deadline is not None and ensure_utc(now) >= deadline
+
+
+# --- validation ------------------------------------------------------------------------
+
+
+def _text(field: str, value: object, limit: int) -> str:
+    if not isinstance(value, str):
+        raise ValidationFailed(field, "must be a string")
+    if len(value) > limit:
+        raise ValidationFailed(field, f"must be at most {limit} characters")
+    return value
+
+
+def validate_name(name: object) -> str:
+    return _text("name", name, NAME_MAX)
+
+
+def validate_detail(detail: object) -> str:
+    return _text("detail", detail, DETAIL_MAX)
+
+
+def _int(field: str, value: object) -> int:
+    # bool is an int subclass; True as a timeout is a client bug, not 1 second.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationFailed(field, "must be an integer")
+    return value
+
+
+def validate_timeout(timeout: object) -> int:
+    t = _int("timeout", timeout)
+    if not 0 <= t <= TIMEOUT_MAX:
+        raise ValidationFailed("timeout", f"must be between 0 and {TIMEOUT_MAX} seconds")
+    return t
+
+
+def participant_limit(type_: ConferenceType) -> int:
+    """The ceiling of max_participants for a type; also the default."""
+    if type_ is ConferenceType.CONNECT:
+        return CONNECT_MAX_PARTICIPANTS
+    return MAX_PARTICIPANTS_LIMIT
+
+
+def validate_max_participants(value: object, type_: ConferenceType) -> int:
+    limit = participant_limit(type_)
+    n = _int("max_participants", value)
+    if not 1 <= n <= limit:
+        raise ValidationFailed(
+            "max_participants", f"must be between 1 and {limit} for type {type_.value}"
+        )
+    return n
+
+
+def validate_data(data: object) -> dict[str, Any]:
+    """A JSON object (str keys, JSON values, no NaN) of at most DATA_MAX_BYTES; returned as
+    a deep copy so the caller's later mutations cannot reach the model."""
+    if not isinstance(data, dict):
+        raise ValidationFailed("data", "must be a JSON object")
+    try:
+        text = json.dumps(data, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed("data", f"must be JSON-serializable ({exc})") from None
+    if len(text.encode()) > DATA_MAX_BYTES:
+        raise ValidationFailed("data", f"must be at most {DATA_MAX_BYTES} bytes as JSON")
+    copy: dict[str, Any] = json.loads(text)
+    if set(copy) != set(data):  # non-str keys (1 -> "1") would silently change
+        raise ValidationFailed("data", "keys must be strings")
+    return copy
+
+
+def _type(value: object) -> ConferenceType:
+    try:
+        return ConferenceType(value)
+    except ValueError:
+        allowed = ", ".join(t.value for t in ConferenceType)
+        raise ValidationFailed("type", f"must be one of: {allowed}") from None
+
+
+def create(
+    *,
+    customer_id: str,
+    now: datetime,
+    type: ConferenceType | str = ConferenceType.CONFERENCE,
+    name: str = "",
+    detail: str = "",
+    room: str | None = None,
+    timeout: int = 0,
+    max_participants: int | None = None,
+    data: dict[str, Any] | None = None,
+    id: str | None = None,
+) -> Conference:
+    """A validated new conference in `starting`. room None -> generated (the store still
+    checks uniqueness). max_participants None -> 20, or 2 for connect. Pass `id` to choose
+    it (the architecture makes it the ARI bridge id)."""
+    if not _text("customer_id", customer_id, CUSTOMER_ID_MAX):
+        raise ValidationFailed("customer_id", "must not be empty")
+    type_ = _type(type)
+    if max_participants is None:
+        max_participants = participant_limit(type_)
+    return Conference(
+        id=id or new_id(),
+        customer_id=customer_id,
+        type=type_,
+        status=S.STARTING,
+        name=validate_name(name),
+        detail=validate_detail(detail),
+        room=generate_room() if room is None else validate_room(room),
+        timeout=validate_timeout(timeout),
+        max_participants=validate_max_participants(max_participants, type_),
+        data=validate_data({} if data is None else data),
+        tm_create=ensure_utc(now),
+    )

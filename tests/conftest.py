@@ -1,0 +1,27 @@
+"""Session fixtures: one private Asterisk per test session, on non-default loopback ports.
+
+A test that needs Asterisk or a softphone FAILS when it cannot get one: there are no skips
+(with CI=true a missing runtime must show, and locally it must show too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.support.runtime import Runtime, test_env
+
+
+@pytest.fixture(scope="session")
+def runtime() -> Iterator[Runtime]:
+    rt = Runtime(env=test_env())
+    try:
+        rt.start()
+    except Exception as exc:  # a missing runtime is a failure, never a skip
+        rt.stop()
+        pytest.fail(f"could not start the test Asterisk: {exc}", pytrace=False)
+    try:
+        yield rt
+    finally:
+        rt.stop()
