@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # "token:customer_id" pairs, comma separated; each token is one tenant's key.
     tokens: str = Field(default="")
     auto_create_rooms: bool = False
+    # Tenant that owns rooms auto-created by a dial-in (make run uses "dev").
+    auto_create_customer: str = "dev"
+    health_interval: float = 5.0
     # Host part of dial_uri (sip:<room>@<sip_host>); defaults to host:port of Asterisk.
     sip_host: str = ""
     recording_dir: str = ""

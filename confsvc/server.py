@@ -1,47 +1,56 @@
-"""The controller process: for now ARI reachability and /health (the engine comes next)."""
+"""The controller process: store + ARI client + event stream + engine + HTTP API."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
 
-import aiohttp
 import structlog
 from aiohttp import web
 
+from confsvc.api import create_app
+from confsvc.ari import AriClient, EventStream
 from confsvc.config import Settings
+from confsvc.engine import Engine
+from confsvc.store import SqliteStore
 
 log = structlog.get_logger(__name__)
 
 
-async def ari_version(settings: Settings) -> str:
-    auth = aiohttp.encode_basic_auth(settings.ari_user, settings.ari_password)
-    async with (
-        aiohttp.ClientSession() as http,
-        http.get(f"{settings.ari_url}/asterisk/info", headers={"Authorization": auth}) as r,
-    ):
-        r.raise_for_status()
-        return str((await r.json())["system"]["version"])
-
-
 async def serve(settings: Settings) -> None:
-    version = await ari_version(settings)
-    log.info("ari connected", url=settings.ari_url, asterisk=version)
-
-    app = web.Application()
-
-    async def health(_: web.Request) -> web.Response:
-        return web.json_response({"status": "ok", "asterisk": version})
-
-    app.router.add_get("/health", health)
-    runner = web.AppRunner(app)
+    store = SqliteStore(settings.db_path)
+    await store.open()
+    ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app)
+    await ari.start()
+    engine = Engine(settings, store, ari)
+    # Events are handled one at a time in arrival order; after every (re)connect the
+    # engine reconciles with Asterisk before that connection's events are handed over.
+    stream = EventStream(
+        settings.ari_ws_url,
+        settings.ari_user,
+        settings.ari_password,
+        settings.ari_app,
+        engine.handle_event,
+        on_connect=engine.on_connect,
+    )
+    app = create_app(settings, store, engine, health=lambda: {"ari_connected": stream.connected})
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
-    log.info("http listening", host=settings.http_host, port=settings.http_port)
+    log.info("http listening", url=f"http://{settings.http_host}:{settings.http_port}/v1")
+    await stream.start()
+    engine.start_health_checks()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    try:
+        await stop.wait()
+    finally:
+        log.info("stopping")
+        await stream.stop()
+        await runner.cleanup()
+        await engine.close()
+        await ari.close()
+        await store.close()

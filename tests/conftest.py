@@ -6,10 +6,12 @@ A test that needs Asterisk or a softphone FAILS when it cannot get one: there ar
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 
+from tests.support.controller import Controller
 from tests.support.runtime import Runtime, test_env
 
 
@@ -25,3 +27,18 @@ def runtime() -> Iterator[Runtime]:
         yield rt
     finally:
         rt.stop()
+
+
+@pytest.fixture
+async def controller(runtime: Runtime, tmp_path: Path) -> AsyncIterator[Controller]:
+    """A fresh controller process (own SQLite file) against the session's Asterisk."""
+    ctl = Controller(runtime, tmp_path / "controller")
+    try:
+        await ctl.start()
+    except Exception as exc:
+        await ctl.stop()
+        pytest.fail(f"could not start the controller: {exc}", pytrace=False)
+    try:
+        yield ctl
+    finally:
+        await ctl.stop()

@@ -237,19 +237,19 @@ class AriClient:
         endpoint: str,
         *,
         channel_id: str,
-        app: str,
+        app: str | None = None,
         app_args: str | Sequence[str] | None = None,
         caller_id: str | None = None,
         timeout: int = 30,  # ARI's dial timeout (s)
         variables: Mapping[str, Any] | None = None,
         other_channel_id: str | None = None,
     ) -> Channel:
-        """POST /channels. `variables` go in the JSON body: values are strings or
-        {"value": str, "report_events": bool}."""
+        """POST /channels into Stasis `app` (default: this client's app). `variables`
+        go in the JSON body: values are strings or {"value": str, "report_events": bool}."""
         params = {
             "endpoint": endpoint,
             "channelId": channel_id,
-            "app": app,
+            "app": app or self.app,
             # Stasis() splits its data on ',' into StasisStart.args.
             "appArgs": None if app_args is None else _join(app_args),
             "callerId": caller_id,
@@ -264,14 +264,14 @@ class AriClient:
         channel_id: str,
         *,
         snoop_id: str,
-        app: str,
+        app: str | None = None,
         spy: str = "none",
         whisper: str = "none",
         app_args: str | Sequence[str] | None = None,
     ) -> Channel:
         params = {
             "snoopId": snoop_id,
-            "app": app,
+            "app": app or self.app,
             "spy": spy,
             "whisper": whisper,
             "appArgs": None if app_args is None else _join(app_args),
@@ -418,6 +418,7 @@ class AriClient:
     async def stop_playback(self, playback_id: str) -> None:
         await self._request("DELETE", f"/playbacks/{_seg(playback_id)}")
 
-    async def get_application(self, name: str) -> dict[str, Any]:
-        data: dict[str, Any] = await self._request("GET", f"/applications/{_seg(name)}")
+    async def get_application(self, name: str | None = None) -> dict[str, Any]:
+        path = f"/applications/{_seg(name or self.app)}"
+        data: dict[str, Any] = await self._request("GET", path)
         return data

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
 
 from confsvc.ari.models import Event, parse_event
 
@@ -124,10 +124,11 @@ class EventStream:
             established = False
             try:
                 established = await self._connect_once()
+            except InvalidURI:
+                # Not repr(exc): the URI carries api_key=user:password.
+                log.error("ari.ws.bad_url", app=self.app, url=self.ws_url)
             except (OSError, TimeoutError, WebSocketException) as exc:
-                log.warning(
-                    "ari.ws.connect_failed", app=self.app, attempt=attempt, error=repr(exc)
-                )
+                log.warning("ari.ws.connect_failed", app=self.app, attempt=attempt, error=repr(exc))
             except Exception:
                 # Typically on_connect failed: drop the connection and reconcile again
                 # on the next one rather than run with possibly stale state.
@@ -167,6 +168,10 @@ class EventStream:
                     "ari.ws.closed", app=self.app, code=ws.close_code, reason=ws.close_reason
                 )
                 return True
+            except asyncio.CancelledError:
+                # stop(): say goodbye with 1000; websockets would send 1011 on an exception.
+                await ws.close()
+                raise
             finally:
                 reader.cancel()
                 with contextlib.suppress(asyncio.CancelledError):

@@ -17,14 +17,46 @@ Contract shared by all implementations:
 
 from __future__ import annotations
 
+import base64
+import json
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
 from confsvc.domain.conference import Conference, ConferenceStatus
 from confsvc.domain.conferencecall import Conferencecall, ConferencecallStatus
+from confsvc.domain.errors import ValidationFailed
+from confsvc.domain.ids import from_iso
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
+
+
+# --- paging helpers shared by implementations (the token format is part of the API) -----
+
+
+def encode_page_token(tm_create: str, id: str) -> str:
+    """Opaque keyset cursor: base64url of [tm_create ISO text, id] of the page's last row."""
+    raw = json.dumps([tm_create, id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_page_token(token: str) -> tuple[str, str]:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        tm, id_ = json.loads(raw)
+        if isinstance(tm, str) and isinstance(id_, str) and from_iso(tm) is not None:
+            return tm, id_
+    except (ValueError, TypeError):  # binascii/Unicode/JSON errors are ValueErrors
+        pass
+    raise ValidationFailed("page_token", "invalid page token")
+
+
+def check_page_size(page_size: object) -> int:
+    if isinstance(page_size, bool) or not isinstance(page_size, int):
+        raise ValidationFailed("page_size", "must be an integer")
+    if not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValidationFailed("page_size", f"must be between 1 and {MAX_PAGE_SIZE}")
+    return page_size
 
 
 @runtime_checkable
@@ -45,9 +77,7 @@ class Store(Protocol):
         """Insert or replace by id (upsert)."""
         ...
 
-    async def get_conference(
-        self, id: str, customer_id: str | None = None
-    ) -> Conference | None:
+    async def get_conference(self, id: str, customer_id: str | None = None) -> Conference | None:
         """None when missing or owned by another customer (when customer_id is given)."""
         ...
 

@@ -38,8 +38,13 @@ CHANNEL = {
     "caller": {"name": "Alice", "number": "1001"},
     "connected": {"name": "", "number": ""},
     "accountcode": "",
-    "dialplan": {"context": "confsvc", "exten": "100", "priority": 1,
-                 "app_name": "Stasis", "app_data": "confsvc,room-1"},
+    "dialplan": {
+        "context": "confsvc",
+        "exten": "100",
+        "priority": 1,
+        "app_name": "Stasis",
+        "app_data": "confsvc,room-1",
+    },
     "creationtime": "2025-01-01T10:00:00.000+0000",
     "language": "en",
 }
@@ -54,10 +59,14 @@ BRIDGE = {
     "creationtime": "2025-01-01T10:00:00.000+0000",
     "video_mode": "none",
 }
-PLAYBACK = {"id": "pb-1", "media_uri": "sound:beep", "target_uri": "bridge:room-1",
-            "state": "queued", "language": "en"}
-LIVE_REC = {"name": "rec/room-1", "format": "wav", "target_uri": "bridge:room-1",
-            "state": "queued"}
+PLAYBACK = {
+    "id": "pb-1",
+    "media_uri": "sound:beep",
+    "target_uri": "bridge:room-1",
+    "state": "queued",
+    "language": "en",
+}
+LIVE_REC = {"name": "rec/room-1", "format": "wav", "target_uri": "bridge:room-1", "state": "queued"}
 
 
 @dataclass
@@ -90,8 +99,14 @@ class FakeAri:
         for k, v in request.query.items():
             query.setdefault(k, []).append(v)
         self.seen.append(
-            Seen(request.method, request.path, request.raw_path.split("?")[0], query,
-                 dict(request.headers), await request.read())
+            Seen(
+                request.method,
+                request.path,
+                request.raw_path.split("?")[0],
+                query,
+                dict(request.headers),
+                await request.read(),
+            )
         )
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -142,7 +157,11 @@ def test_error_for_maps_statuses() -> None:
     assert type(error_for(418, "GET", "/x")) is AriError
     err = error_for(404, "DELETE", "/channels/x", "Channel not found")
     assert (err.status, err.method, err.path, err.message) == (
-        404, "DELETE", "/channels/x", "Channel not found")
+        404,
+        "DELETE",
+        "/channels/x",
+        "Channel not found",
+    )
     assert "Channel not found" in str(err)
 
 
@@ -184,7 +203,10 @@ async def test_channel_operations(fake: tuple[FakeAri, AriClient]) -> None:
     assert (ari.last.method, q(ari.last)) == ("POST", {"direction": "both"})
     await client.unmute("chan-1", direction="in")
     assert (ari.last.method, ari.last.path, q(ari.last)) == (
-        "DELETE", "/ari/channels/chan-1/mute", {"direction": "in"})
+        "DELETE",
+        "/ari/channels/chan-1/mute",
+        {"direction": "in"},
+    )
 
     await client.continue_in_dialplan("chan-1", context="ctx", extension="s", priority=2)
     assert q(ari.last) == {"context": "ctx", "extension": "s", "priority": "2"}
@@ -231,14 +253,22 @@ async def test_originate_sends_variables_in_body(fake: tuple[FakeAri, AriClient]
     ari, client = fake
     ari.on("POST", "/channels", body=CHANNEL)
     chan = await client.originate(
-        "PJSIP/1001", channel_id="out-1", app="confsvc", app_args=["dialout", "room-1"],
-        caller_id="Room <100>", variables={"CONFSVC_ROOM": "room-1"},
+        "PJSIP/1001",
+        channel_id="out-1",
+        app="confsvc",
+        app_args=["dialout", "room-1"],
+        caller_id="Room <100>",
+        variables={"CONFSVC_ROOM": "room-1"},
     )
     assert chan.id == "chan-1"
     assert (ari.last.method, ari.last.path) == ("POST", "/ari/channels")
     assert q(ari.last) == {
-        "endpoint": "PJSIP/1001", "channelId": "out-1", "app": "confsvc",
-        "appArgs": "dialout,room-1", "callerId": "Room <100>", "timeout": "30",
+        "endpoint": "PJSIP/1001",
+        "channelId": "out-1",
+        "app": "confsvc",
+        "appArgs": "dialout,room-1",
+        "callerId": "Room <100>",
+        "timeout": "30",
     }
     assert json.loads(ari.last.body) == {"variables": {"CONFSVC_ROOM": "room-1"}}
 
@@ -246,10 +276,9 @@ async def test_originate_sends_variables_in_body(fake: tuple[FakeAri, AriClient]
 async def test_snoop(fake: tuple[FakeAri, AriClient]) -> None:
     ari, client = fake
     ari.on("POST", "/channels/chan-1/snoop", body={**CHANNEL, "id": "snoop-1"})
-    chan = await client.snoop("chan-1", snoop_id="snoop-1", app="confsvc", whisper="out")
+    chan = await client.snoop("chan-1", snoop_id="snoop-1", whisper="out")  # client app
     assert chan.id == "snoop-1"
-    assert q(ari.last) == {"snoopId": "snoop-1", "app": "confsvc", "spy": "none",
-                           "whisper": "out"}
+    assert q(ari.last) == {"snoopId": "snoop-1", "app": "confsvc", "spy": "none", "whisper": "out"}
 
 
 async def test_bridge_operations(fake: tuple[FakeAri, AriClient]) -> None:
@@ -259,18 +288,19 @@ async def test_bridge_operations(fake: tuple[FakeAri, AriClient]) -> None:
     assert isinstance(bridge, Bridge) and bridge.bridge_type == "mixing"
     assert q(ari.last) == {"type": "mixing", "name": "room one"}
 
-    await client.add_channel("room-1", ["a", "b"], role="participant", absorb_dtmf=True,
-                             mute=False)
+    await client.add_channel("room-1", ["a", "b"], role="participant", absorb_dtmf=True, mute=False)
     assert ari.last.path == "/ari/bridges/room-1/addChannel"
-    assert q(ari.last) == {"channel": "a,b", "role": "participant", "absorbDTMF": "true",
-                           "mute": "false"}
+    assert q(ari.last) == {
+        "channel": "a,b",
+        "role": "participant",
+        "absorbDTMF": "true",
+        "mute": "false",
+    }
 
     await client.remove_channel("room-1", "a")
-    assert (ari.last.path, q(ari.last)) == ("/ari/bridges/room-1/removeChannel",
-                                            {"channel": "a"})
+    assert (ari.last.path, q(ari.last)) == ("/ari/bridges/room-1/removeChannel", {"channel": "a"})
     await client.start_bridge_moh("room-1")
-    assert (ari.last.method, ari.last.path, q(ari.last)) == (
-        "POST", "/ari/bridges/room-1/moh", {})
+    assert (ari.last.method, ari.last.path, q(ari.last)) == ("POST", "/ari/bridges/room-1/moh", {})
     await client.stop_bridge_moh("room-1")
     assert ari.last.method == "DELETE"
     await client.destroy_bridge("room-1")
@@ -283,8 +313,13 @@ async def test_record_bridge_booleans(fake: tuple[FakeAri, AriClient]) -> None:
     rec = await client.record_bridge("room-1", "rec/room-1", beep=True, max_duration_seconds=60)
     assert isinstance(rec, LiveRecording) and rec.state == "queued"
     assert q(ari.last) == {
-        "name": "rec/room-1", "format": "wav", "maxDurationSeconds": "60",
-        "maxSilenceSeconds": "0", "ifExists": "fail", "beep": "true", "terminateOn": "none",
+        "name": "rec/room-1",
+        "format": "wav",
+        "maxDurationSeconds": "60",
+        "maxSilenceSeconds": "0",
+        "ifExists": "fail",
+        "beep": "true",
+        "terminateOn": "none",
     }
     await client.record_bridge("room-1", "r2")
     assert q(ari.last)["beep"] == "false"
@@ -301,7 +336,9 @@ async def test_recordings_quote_names_and_download(fake: tuple[FakeAri, AriClien
 
     await client.stop_live_recording(name)
     assert (ari.last.method, ari.last.raw_path) == (
-        "POST", "/ari/recordings/live/conf%2Froom%201%2Bx/stop")
+        "POST",
+        "/ari/recordings/live/conf%2Froom%201%2Bx/stop",
+    )
     await client.cancel_live_recording("r")
     assert (ari.last.method, ari.last.path) == ("DELETE", "/ari/recordings/live/r")
 
@@ -318,11 +355,15 @@ async def test_recordings_quote_names_and_download(fake: tuple[FakeAri, AriClien
 
 async def test_ping_and_application(fake: tuple[FakeAri, AriClient]) -> None:
     ari, client = fake
-    ari.on("GET", "/asterisk/ping", body={"asterisk_id": "a", "ping": "pong",
-                                          "timestamp": "2025-01-01T10:00:00.000+0000"})
+    ari.on(
+        "GET",
+        "/asterisk/ping",
+        body={"asterisk_id": "a", "ping": "pong", "timestamp": "2025-01-01T10:00:00.000+0000"},
+    )
     assert (await client.ping()).ping == "pong"
     ari.on("GET", "/applications/confsvc", body={"name": "confsvc", "channel_ids": []})
     assert (await client.get_application("confsvc"))["name"] == "confsvc"
+    assert (await client.get_application())["name"] == "confsvc"
 
 
 # --- errors ------------------------------------------------------------------------------
@@ -336,8 +377,9 @@ async def test_error_mapping(fake: tuple[FakeAri, AriClient]) -> None:
     assert info.value.status == 404 and info.value.message == "Channel not found"
     assert info.value.method == "GET" and info.value.path == "/channels/nope"
 
-    ari.on("POST", "/bridges/room-1/addChannel", 422,
-           {"message": "Channel not in Stasis application"})
+    ari.on(
+        "POST", "/bridges/room-1/addChannel", 422, {"message": "Channel not in Stasis application"}
+    )
     with pytest.raises(AriUnprocessable, match="Channel not in Stasis application"):
         await client.add_channel("room-1", "chan-1")
 

@@ -1,0 +1,113 @@
+"""What the API (and timers) ask of the engine: create, update, end conferences, kick.
+Each runs in the conference's lane; reads go straight to the store elsewhere."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+from confsvc.ari import AriError
+from confsvc.domain import (
+    Conference,
+    Conferencecall,
+    ConferenceStatus,
+    create_conference,
+    timeout_deadline,
+)
+from confsvc.engine.core import EngineCore
+from confsvc.engine.errors import AsteriskUnavailable, NotFound
+
+log = structlog.get_logger(__name__)
+
+
+async def open_conference(core: EngineCore, customer_id: str, **fields: Any) -> Conference:
+    """Validate, store (room uniqueness), make the ARI bridge (id = conference id, name =
+    room, so `bridge show all` shows rooms), then progressing. The id exists before any
+    ARI call, so an event racing the reply finds it."""
+    conf = create_conference(customer_id=customer_id, now=core.now(), **fields)
+    await core.store.create_conference(conf)
+
+    async def bring_up() -> Conference:
+        try:
+            await core.ari.create_bridge(conf.id, type="mixing", name=conf.room)
+        except AriError as exc:
+            closed, _ = conf.terminate_now(core.now())
+            await core.save(closed)
+            raise AsteriskUnavailable(f"could not create the conference bridge: {exc}") from exc
+        started, effects = conf.start(core.now())
+        await core.save(started)
+        await core.apply(effects)
+        log.info("conference progressing", conference=conf.id, room=conf.room)
+        return started
+
+    return await core.lanes.run(conf.id, bring_up)
+
+
+async def _owned(core: EngineCore, customer_id: str, conference_id: str) -> Conference:
+    conf = await core.store.get_conference(conference_id, customer_id)
+    if conf is None:
+        raise NotFound("conference", conference_id)
+    return conf
+
+
+async def update_conference(
+    core: EngineCore, customer_id: str, conference_id: str, **changes: Any
+) -> Conference:
+    await _owned(core, customer_id, conference_id)
+
+    async def change() -> Conference:
+        conf = await _owned(core, customer_id, conference_id)
+        conf, effects = conf.update(core.now(), **changes)
+        await core.save(conf)
+        await core.apply(effects)
+        return conf
+
+    return await core.lanes.run(conference_id, change)
+
+
+async def delete_conference(core: EngineCore, customer_id: str, conference_id: str) -> Conference:
+    """-> terminating, everyone kicked; terminated when the last one has left (or at once
+    when nobody is inside)."""
+    await _owned(core, customer_id, conference_id)
+
+    async def end() -> Conference:
+        conf = await _owned(core, customer_id, conference_id)
+        return await terminate(core, conf)
+
+    return await core.lanes.run(conference_id, end)
+
+
+async def terminate(core: EngineCore, conf: Conference) -> Conference:
+    conf, effects = conf.terminate(core.now())
+    await core.save(conf)
+    log.info("conference ending", conference=conf.id, status=conf.status.value)
+    await core.apply(effects)
+    return (await core.store.get_conference(conf.id)) or conf
+
+
+async def terminate_by_timeout(core: EngineCore, conference_id: str) -> None:
+    conf = await core.store.get_conference(conference_id)
+    if conf is None or conf.status not in (ConferenceStatus.STARTING, ConferenceStatus.PROGRESSING):
+        return
+    deadline = timeout_deadline(conf)
+    if deadline is None or deadline > core.now():
+        core.timers.arm(conf.id, deadline)  # timeout changed meanwhile
+        return
+    log.info("conference timed out", conference=conf.id)
+    await terminate(core, conf)
+
+
+async def kick(core: EngineCore, customer_id: str, call_id: str) -> Conferencecall:
+    """DELETE /conferencecalls/{id}: leaving now; the leave events make it leaved."""
+    call = await core.store.get_conferencecall(call_id, customer_id)
+    if call is None:
+        raise NotFound("conferencecall", call_id)
+
+    async def do_kick() -> Conferencecall:
+        kicked = await core.kick_inside_lane(call_id, strict=True)
+        if kicked is None:
+            raise NotFound("conferencecall", call_id)
+        return kicked
+
+    return await core.lanes.run(call.conference_id, do_kick)

@@ -1,0 +1,125 @@
+"""The engine's shared state and the two things every transition does: persist the new
+state in one transaction, then carry out the domain's effects against ARI."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+import structlog
+
+from confsvc.ari import AriClient, AriError, AriNotFound
+from confsvc.config import Settings
+from confsvc.domain import (
+    ArmTimeout,
+    Conference,
+    Conferencecall,
+    DestroyBridge,
+    Effect,
+    EjectChannel,
+    KickCall,
+    StopRecording,
+)
+from confsvc.domain import now as utcnow
+from confsvc.engine.dispatcher import Dispatcher
+from confsvc.engine.timers import Timers
+from confsvc.store.base import Store
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+log = structlog.get_logger(__name__)
+
+
+class EngineCore:
+    """Dependencies and maps shared by the transition modules (join, leave, commands...)."""
+
+    def __init__(self, settings: Settings, store: Store, ari: AriClient) -> None:
+        self.settings = settings
+        self.store = store
+        self.ari = ari
+        self.lanes = Dispatcher()
+        self.timers = Timers(self._timer_expired)
+        # channel id -> conferencecall id, for events that name only the channel.
+        self.channels: dict[str, str] = {}
+        # conferencecall id -> conference id (the lane of a call's events).
+        self.call_conference: dict[str, str] = {}
+        # playback id -> future resolved by PlaybackFinished (prompts we wait for).
+        self.playbacks: dict[str, asyncio.Future[None]] = {}
+
+    def now(self) -> datetime:
+        return utcnow()
+
+    def expect_playback(self, playback_id: str) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.playbacks[playback_id] = fut
+        fut.add_done_callback(lambda _: self.playbacks.pop(playback_id, None))
+        return fut
+
+    def playback_finished(self, playback_id: str) -> None:
+        fut = self.playbacks.get(playback_id)
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    def track(self, call: Conferencecall) -> None:
+        self.channels[call.reference_id] = call.id
+        self.call_conference[call.id] = call.conference_id
+
+    def untrack(self, call: Conferencecall) -> None:
+        self.channels.pop(call.reference_id, None)
+        self.call_conference.pop(call.id, None)
+
+    async def save(self, conf: Conference | None = None, *calls: Conferencecall) -> None:
+        """One transaction: a conference and/or calls change together or not at all."""
+        async with self.store.transaction() as tx:
+            if conf is not None:
+                await tx.save_conference(conf)
+            for call in calls:
+                await tx.save_conferencecall(call)
+
+    async def apply(self, effects: Iterable[Effect]) -> None:
+        """Carry out effects inside the current lane (never re-submit: that would wait on
+        itself). ARI refusals for things already gone are expected races, not errors."""
+        for effect in effects:
+            match effect:
+                case ArmTimeout(conference_id=cid, deadline=deadline):
+                    self.timers.arm(cid, deadline)
+                case KickCall(conferencecall_id=call_id):
+                    await self.kick_inside_lane(call_id, strict=False)
+                case EjectChannel(channel_id=channel_id):
+                    await self.hangup(channel_id)
+                case DestroyBridge(conference_id=cid):
+                    self.timers.cancel(cid)
+                    with contextlib.suppress(AriNotFound):
+                        await self.ari.destroy_bridge(cid)
+                case StopRecording():
+                    pass  # recording arrives with the recording issue
+                case _:
+                    log.warning("unknown effect", effect=effect)
+
+    async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        try:
+            await self.ari.hangup(channel_id, reason=reason)
+        except AriNotFound:
+            pass
+        except AriError as exc:
+            log.warning("hangup failed", channel=channel_id, error=str(exc))
+
+    async def kick_inside_lane(self, call_id: str, *, strict: bool) -> Conferencecall | None:
+        """leaving + eject. strict: the API's kick (refusals raise); effects skip quietly."""
+        call = await self.store.get_conferencecall(call_id)
+        if call is None:
+            return None
+        if not strict and not call.is_kickable:
+            return call
+        call, effects = call.leaving(self.now())
+        await self.save(None, call)
+        await self.apply(effects)
+        return call
+
+    def _timer_expired(self, conference_id: str) -> None:
+        from confsvc.engine.commands import terminate_by_timeout
+
+        self.lanes.fire(conference_id, lambda: terminate_by_timeout(self, conference_id), "timeout")

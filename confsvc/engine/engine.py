@@ -1,0 +1,52 @@
+"""The engine facade the server and the API use."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from confsvc.ari import Event
+from confsvc.domain import Conference, Conferencecall
+from confsvc.engine import commands, health, reconcile, router
+from confsvc.engine.core import EngineCore
+
+
+class Engine(EngineCore):
+    _health_task: asyncio.Task[None] | None = None
+
+    async def handle_event(self, event: Event) -> None:
+        """EventStream handler: called once per ARI event, in arrival order."""
+        await router.route(self, event)
+
+    async def on_connect(self) -> None:
+        """EventStream hook after every (re)connect, before that connection's events."""
+        await reconcile.reconcile(self)
+
+    def start_health_checks(self) -> None:
+        interval = self.settings.health_interval
+        self._health_task = asyncio.create_task(health.run(self, interval))
+
+    async def close(self) -> None:
+        if self._health_task is not None:
+            self._health_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._health_task
+        self.timers.close()
+        await self.lanes.close()
+
+    # --- commands (the API) --------------------------------------------------------
+
+    async def create_conference(self, customer_id: str, **fields: Any) -> Conference:
+        return await commands.open_conference(self, customer_id, **fields)
+
+    async def update_conference(
+        self, customer_id: str, conference_id: str, **changes: Any
+    ) -> Conference:
+        return await commands.update_conference(self, customer_id, conference_id, **changes)
+
+    async def delete_conference(self, customer_id: str, conference_id: str) -> Conference:
+        return await commands.delete_conference(self, customer_id, conference_id)
+
+    async def kick(self, customer_id: str, conferencecall_id: str) -> Conferencecall:
+        return await commands.kick(self, customer_id, conferencecall_id)

@@ -1,0 +1,89 @@
+"""A caller dials a room: StasisStart -> conferencecall joining -> answer -> into the
+conference's bridge -> ChannelEnteredBridge -> joined."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+
+from confsvc.ari import AriError, Channel
+from confsvc.domain import (
+    ConferenceFull,
+    ConferenceStatus,
+    DomainError,
+    create_conferencecall,
+)
+from confsvc.engine.core import EngineCore
+
+log = structlog.get_logger(__name__)
+
+# SIP 404 for a room that does not exist (Q.850 cause 1, "unallocated number").
+REFUSE_UNKNOWN = "unallocated"
+FULL_MESSAGE = "sound:conf-full"
+
+
+async def admit(core: EngineCore, conference_id: str, channel: Channel) -> None:
+    """In the conference's lane: record the caller, answer, add to the bridge."""
+    if channel.id in core.channels:
+        return  # replayed StasisStart (reconcile after a reconnect)
+    conf = await core.store.get_conference(conference_id)
+    if conf is None or conf.status is not ConferenceStatus.PROGRESSING:
+        await core.hangup(channel.id, REFUSE_UNKNOWN)
+        return
+    caller = channel.caller
+    call = create_conferencecall(
+        conference_id=conf.id,
+        customer_id=conf.customer_id,
+        reference_id=channel.id,
+        now=core.now(),
+        caller_number=(caller.number if caller else "") or "",
+        caller_name=(caller.name if caller else "") or "",
+    )
+    try:
+        conf, effects = conf.add_call(call.id, core.now())
+    except ConferenceFull:
+        log.info("conference full: caller refused", conference=conf.id, channel=channel.id)
+        asyncio.get_running_loop().create_task(refuse_full(core, channel.id))
+        return
+    except DomainError as exc:
+        log.info("caller refused", conference=conf.id, channel=channel.id, reason=exc.message)
+        await core.hangup(channel.id, REFUSE_UNKNOWN)
+        return
+    await core.save(conf, call)
+    core.track(call)
+    await core.apply(effects)
+    log.info("conferencecall joining", conference=conf.id, room=conf.room, call=call.id)
+    try:
+        await core.ari.answer(channel.id)
+        await core.ari.add_channel(conf.id, channel.id)
+    except AriError as exc:
+        # Usually the caller hung up meanwhile; its StasisEnd moves the call to leaved.
+        log.info("could not bridge caller", call=call.id, error=str(exc))
+
+
+async def entered_bridge(core: EngineCore, conference_id: str, channel_id: str) -> None:
+    call_id = core.channels.get(channel_id)
+    if call_id is None:
+        return
+    call = await core.store.get_conferencecall(call_id)
+    if call is None or call.conference_id != conference_id or call.status.value != "joining":
+        return
+    call, effects = call.joined(core.now())
+    await core.save(None, call)
+    await core.apply(effects)
+    log.info("conferencecall joined", conference=conference_id, call=call.id)
+
+
+async def refuse_full(core: EngineCore, channel_id: str, timeout: float = 8.0) -> None:
+    """Answer, play a short 'conference is full' message, hang up (outside any lane)."""
+    try:
+        await core.ari.answer(channel_id)
+        playback_id = f"full-{channel_id}"
+        waiter = core.expect_playback(playback_id)
+        await core.ari.play_on_channel(channel_id, FULL_MESSAGE, playback_id=playback_id)
+        await asyncio.wait_for(waiter, timeout)
+    except (AriError, TimeoutError) as exc:
+        log.info("full message not played", channel=channel_id, error=str(exc))
+    finally:
+        await core.hangup(channel_id, "normal")

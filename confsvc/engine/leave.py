@@ -1,0 +1,52 @@
+"""A caller goes: hangup request / left the bridge -> leaving; StasisEnd -> leaved, and the
+conference learns it (connect type ends, a terminating conference finishes)."""
+
+from __future__ import annotations
+
+import structlog
+
+from confsvc.domain import Conferencecall, ConferencecallStatus
+from confsvc.engine.core import EngineCore
+
+log = structlog.get_logger(__name__)
+S = ConferencecallStatus
+
+
+async def leaving(core: EngineCore, call_id: str, *, hangup: bool) -> None:
+    """The caller is on its way out. hangup: it left the bridge without hanging up (someone
+    removed it): a dial-in caller outside its room has nowhere to be, so end the call."""
+    call = await core.store.get_conferencecall(call_id)
+    if call is None or not call.is_kickable:
+        return
+    call, _ = call.leaving(core.now())  # the channel is already going: no eject needed
+    await core.save(None, call)
+    if hangup:
+        await core.hangup(call.reference_id)
+
+
+async def leaved(core: EngineCore, call_id: str) -> None:
+    """The channel has left Stasis for good."""
+    call = await core.store.get_conferencecall(call_id)
+    if call is None:
+        return
+    core.untrack(call)
+    if call.status is S.LEAVED:
+        return
+    await finish(core, call)
+
+
+async def finish(core: EngineCore, call: Conferencecall) -> None:
+    """-> leaved (through leaving when needed, states only move forward), then tell the
+    conference in the same transaction and carry out what follows from it."""
+    if call.is_kickable:
+        call, _ = call.leaving(core.now())
+        await core.save(None, call)
+    call, _ = call.leaved(core.now())
+    conf = await core.store.get_conference(call.conference_id)
+    effects = []
+    if conf is not None:
+        conf, effects = conf.remove_call(call.id, core.now())
+    await core.save(conf, call)
+    core.untrack(call)
+    log.info("conferencecall leaved", conference=call.conference_id, call=call.id)
+    await core.apply(effects)

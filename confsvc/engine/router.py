@@ -1,0 +1,88 @@
+"""ARI events in arrival order -> the right conference lane. The router itself only looks
+things up; all state changes happen in lanes."""
+
+from __future__ import annotations
+
+import structlog
+
+from confsvc.ari import (
+    ChannelEnteredBridge,
+    ChannelHangupRequest,
+    ChannelLeftBridge,
+    Event,
+    PlaybackFinished,
+    StasisEnd,
+    StasisStart,
+)
+from confsvc.domain import Conference, DomainError, is_valid_room
+from confsvc.engine import commands, join, leave
+from confsvc.engine.core import EngineCore
+
+log = structlog.get_logger(__name__)
+
+
+async def route(core: EngineCore, event: Event) -> None:
+    match event:
+        case StasisStart():
+            await stasis_start(core, event)
+        case ChannelEnteredBridge(channel=channel) if channel is not None:
+            cid, ch = event.bridge.id, channel.id
+            core.lanes.fire(cid, lambda: join.entered_bridge(core, cid, ch), "entered")
+        case ChannelLeftBridge():
+            call_id = core.channels.get(event.channel.id)
+            if call_id is not None:
+                lane = core.call_conference[call_id]
+                core.lanes.fire(
+                    lane, lambda: leave.leaving(core, call_id, hangup=True), "left bridge"
+                )
+        case ChannelHangupRequest():
+            call_id = core.channels.get(event.channel.id)
+            if call_id is not None:
+                lane = core.call_conference[call_id]
+                core.lanes.fire(lane, lambda: leave.leaving(core, call_id, hangup=False), "hangup")
+        case StasisEnd():
+            call_id = core.channels.get(event.channel.id)
+            if call_id is not None:
+                lane = core.call_conference[call_id]
+                core.lanes.fire(lane, lambda: leave.leaved(core, call_id), "stasis end")
+        case PlaybackFinished():
+            core.playback_finished(event.playback.id)
+        case _:
+            pass
+
+
+async def stasis_start(core: EngineCore, event: StasisStart) -> None:
+    channel = event.channel
+    if channel.id in core.channels:
+        return
+    room = event.args[0] if event.args else ""
+    conf = await resolve_room(core, room)
+    if conf is None:
+        log.info("dialled room not found", room=room, channel=channel.id)
+        await core.hangup(channel.id, join.REFUSE_UNKNOWN)
+        return
+    core.lanes.fire(conf.id, lambda: join.admit(core, conf.id, channel), "admit")
+
+
+async def resolve_room(core: EngineCore, room: str) -> Conference | None:
+    """Dial-in names a room but no tenant. One live conference with that room: it. None:
+    auto-create when configured (the Plivo way), else refuse. Several tenants using the
+    same room: refused, as a dial-in cannot tell them apart."""
+    if not is_valid_room(room):
+        return None
+    found = [c for c in await core.store.find_live_conference_by_room(room) if c.is_live]
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        log.warning("room is ambiguous across tenants", room=room, count=len(found))
+        return None
+    if not core.settings.auto_create_rooms:
+        return None
+    try:
+        return await commands.open_conference(
+            core, core.settings.auto_create_customer, name=room, room=room
+        )
+    except DomainError as exc:
+        log.warning("auto-create failed", room=room, error=exc.message)
+        found = await core.store.find_live_conference_by_room(room)
+        return found[0] if len(found) == 1 else None

@@ -1,0 +1,467 @@
+"""SQLite implementation of `Store` (aiosqlite).
+
+Two connections: a writer (all writes and every transaction, serialised by an asyncio lock)
+and a reader (WAL lets it read the last committed state while a write is in flight, so a
+reader never sees another task's uncommitted transaction). `:memory:` has no second
+connection to share a database with, so there reads also go through the writer lock.
+
+Text formats: enums as their values, times as fixed-width ISO 8601 UTC text (so text order
+is time order, which the keyset pagination relies on), lists and dicts as JSON text."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from confsvc.domain.conference import Conference, ConferenceStatus
+from confsvc.domain.conferencecall import Conferencecall, ConferencecallStatus
+from confsvc.domain.errors import RoomTaken, ValidationFailed
+from confsvc.domain.ids import from_iso, now, to_iso
+from confsvc.store.base import (
+    DEFAULT_PAGE_SIZE,
+    check_page_size,
+    decode_page_token,
+    encode_page_token,
+)
+
+# Each migration is (version, statements); append new ones, never edit applied ones.
+MIGRATIONS: list[tuple[int, list[str]]] = [
+    (
+        1,
+        [
+            """CREATE TABLE conferences (
+                id TEXT PRIMARY KEY,
+                customer_id TEXT NOT NULL,
+                type TEXT NOT NULL,
+                status TEXT NOT NULL,
+                name TEXT NOT NULL,
+                detail TEXT NOT NULL,
+                room TEXT NOT NULL,
+                timeout INTEGER NOT NULL,
+                max_participants INTEGER NOT NULL,
+                data TEXT NOT NULL,
+                conferencecall_ids TEXT NOT NULL,
+                recording_id TEXT,
+                recording_ids TEXT NOT NULL,
+                tm_create TEXT NOT NULL,
+                tm_update TEXT,
+                tm_delete TEXT
+            )""",
+            # The room rule lives here: only live conferences hold their room.
+            """CREATE UNIQUE INDEX ux_conferences_live_room
+                ON conferences (customer_id, room) WHERE status != 'terminated'""",
+            """CREATE INDEX ix_conferences_dialin
+                ON conferences (room) WHERE status != 'terminated'""",
+            """CREATE INDEX ix_conferences_customer_page
+                ON conferences (customer_id, tm_create DESC, id DESC)""",
+            """CREATE TABLE conferencecalls (
+                id TEXT PRIMARY KEY,
+                customer_id TEXT NOT NULL,
+                conference_id TEXT NOT NULL,
+                reference_type TEXT NOT NULL,
+                reference_id TEXT NOT NULL,
+                status TEXT NOT NULL,
+                caller_number TEXT NOT NULL,
+                caller_name TEXT NOT NULL,
+                health_failures INTEGER NOT NULL DEFAULT 0,
+                tm_create TEXT NOT NULL,
+                tm_update TEXT,
+                tm_delete TEXT
+            )""",
+            """CREATE INDEX ix_conferencecalls_customer_page
+                ON conferencecalls (customer_id, tm_create DESC, id DESC)""",
+            """CREATE INDEX ix_conferencecalls_conference
+                ON conferencecalls (conference_id, tm_create)""",
+            """CREATE INDEX ix_conferencecalls_live
+                ON conferencecalls (conference_id) WHERE status != 'leaved'""",
+        ],
+    ),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+_CONF_COLS = (
+    "id, customer_id, type, status, name, detail, room, timeout, max_participants, data, "
+    "conferencecall_ids, recording_id, recording_ids, tm_create, tm_update, tm_delete"
+)
+_CALL_COLS = (
+    "id, customer_id, conference_id, reference_type, reference_id, status, caller_number, "
+    "caller_name, health_failures, tm_create, tm_update, tm_delete"
+)
+
+
+def _split(cols: str) -> list[str]:
+    return [c.strip() for c in cols.split(",")]
+
+
+def _upsert(table: str, cols: str) -> str:
+    names = _split(cols)
+    marks = ", ".join("?" for _ in names)
+    sets = ", ".join(f"{c} = excluded.{c}" for c in names if c != "id")
+    # ON CONFLICT(id) DO UPDATE, never INSERT OR REPLACE: REPLACE would silently delete a
+    # *different* row that clashes on the live-room index instead of refusing.
+    return f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {sets}"
+
+
+_UPSERT_CONF = _upsert("conferences", _CONF_COLS)
+_UPSERT_CALL = _upsert("conferencecalls", _CALL_COLS)
+_INSERT_CONF = f"INSERT INTO conferences ({_CONF_COLS}) VALUES ({', '.join('?' * 16)})"
+
+
+# --- row <-> model -----------------------------------------------------------------------
+
+_JSON_COLS = frozenset({"data", "conferencecall_ids", "recording_ids"})
+_TIME_COLS = frozenset({"tm_create", "tm_update", "tm_delete"})
+
+
+def _to_db(value: Any) -> Any:
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return to_iso(value)
+    if isinstance(value, dict | tuple | list):
+        return json.dumps(value if isinstance(value, dict) else list(value))
+    return value
+
+
+def _from_db(col: str, value: Any) -> Any:
+    if col in _TIME_COLS:
+        return from_iso(value)
+    return json.loads(value) if col in _JSON_COLS else value
+
+
+def _conf_params(c: Conference) -> list[Any]:
+    return [_to_db(getattr(c, col)) for col in _split(_CONF_COLS)]
+
+
+def _conf_from_row(r: sqlite3.Row) -> Conference:
+    return Conference.model_validate({k: _from_db(k, r[k]) for k in r.keys()})
+
+
+def _call_params(c: Conferencecall) -> list[Any]:
+    # The caller object is stored as two plain columns (searchable, no JSON).
+    extra = {"caller_number": c.caller.number, "caller_name": c.caller.name}
+    return [_to_db(extra[col] if col in extra else getattr(c, col)) for col in _split(_CALL_COLS)]
+
+
+def _call_from_row(r: sqlite3.Row) -> Conferencecall:
+    fields = {k: _from_db(k, r[k]) for k in r.keys() if not k.startswith("caller_")}
+    fields["caller"] = {"number": r["caller_number"], "name": r["caller_name"]}
+    return Conferencecall.model_validate(fields)
+
+
+def _enum(field: str, enum: type[Any], value: object) -> str:
+    try:
+        return str(enum(value).value)
+    except ValueError:
+        raise ValidationFailed(field, f"unknown {field} {value!r}") from None
+
+
+# --- transactions ----------------------------------------------------------------------
+
+
+@dataclass
+class _Tx:
+    store: SqliteStore
+    task: asyncio.Task[Any] | None
+    active: bool = True
+
+
+# Which transaction the current task is inside. Tasks copy the context when created, so
+# ownership is also checked by task identity (a child task must not ride on the parent's
+# transaction, which may be committed before the child writes).
+_CURRENT_TX: ContextVar[_Tx | None] = ContextVar("confsvc_store_tx", default=None)
+
+
+class SqliteStore:
+    """`Store` on one SQLite file. Use `await open()`/`close()` or `async with`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self._memory = self.path == ":memory:"
+        self._w: aiosqlite.Connection | None = None
+        self._r: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    async def __aenter__(self) -> SqliteStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._w is not None:
+            return
+        if not self._memory:
+            parent = Path(self.path).parent
+            await asyncio.to_thread(parent.mkdir, parents=True, exist_ok=True)
+        # isolation_level=None: autocommit; transactions are explicit BEGIN/COMMIT below.
+        w = await aiosqlite.connect(self.path, isolation_level=None)
+        w.row_factory = sqlite3.Row
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000"):
+            await _exec(w, f"PRAGMA {pragma}")
+        self._w = w
+        await self._migrate()
+        if self._memory:
+            self._r = w
+        else:
+            r = await aiosqlite.connect(self.path, isolation_level=None)
+            r.row_factory = sqlite3.Row
+            await _exec(r, "PRAGMA busy_timeout=5000")
+            await _exec(r, "PRAGMA query_only=ON")
+            self._r = r
+
+    async def close(self) -> None:
+        w, r, self._w, self._r = self._w, self._r, None, None
+        if r is not None and r is not w:
+            await r.close()
+        if w is not None:
+            await w.close()
+
+    async def _migrate(self) -> None:
+        async with self.transaction():
+            w = self._writer()
+            await _exec(
+                w,
+                "CREATE TABLE IF NOT EXISTS schema_version ("
+                "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+            )
+            rows = await w.execute_fetchall("SELECT MAX(version) FROM schema_version")
+            current = next(iter(rows))[0] or 0
+            if current > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"database schema v{current} is newer than this code (v{SCHEMA_VERSION})"
+                )
+            for version, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for sql in statements:
+                    await _exec(w, sql)
+                await _exec(w, "INSERT INTO schema_version VALUES (?, ?)", (version, to_iso(now())))
+
+    async def schema_version(self) -> int:
+        rows = await self._fetch("SELECT MAX(version) FROM schema_version", ())
+        return int(rows[0][0] or 0)
+
+    # --- connection plumbing -------------------------------------------------------------
+
+    def _writer(self) -> aiosqlite.Connection:
+        if self._w is None:
+            raise RuntimeError("store is not open")
+        return self._w
+
+    def _in_tx(self) -> bool:
+        tx = _CURRENT_TX.get()
+        return (
+            tx is not None and tx.active and tx.store is self and tx.task is asyncio.current_task()
+        )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[SqliteStore]:
+        """Atomic unit of work; yields the store itself, whose methods join it."""
+        if self._in_tx():  # nested: join the outer transaction
+            yield self
+            return
+        w = self._writer()
+        async with self._lock:
+            try:
+                await _exec(w, "BEGIN IMMEDIATE")
+            except BaseException:  # cancelled mid-BEGIN: it may still have run
+                await _rollback(w)
+                raise
+            tx = _Tx(self, asyncio.current_task())
+            token = _CURRENT_TX.set(tx)
+            try:
+                yield self
+                await _exec(w, "COMMIT")
+            except BaseException:  # body or COMMIT failed: undo everything
+                await _rollback(w)
+                raise
+            finally:
+                tx.active = False
+                _CURRENT_TX.reset(token)
+
+    async def _write(self, sql: str, params: Sequence[Any]) -> None:
+        if self._in_tx():
+            await _exec(self._writer(), sql, params)
+            return
+        async with self._lock:  # one statement in autocommit mode: atomic on its own
+            await _exec(self._writer(), sql, params)
+
+    async def _fetch(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
+        if self._in_tx():  # read our own uncommitted writes
+            return list(await self._writer().execute_fetchall(sql, params))
+        if self._r is None:
+            raise RuntimeError("store is not open")
+        if self._r is self._w:
+            async with self._lock:
+                return list(await self._r.execute_fetchall(sql, params))
+        return list(await self._r.execute_fetchall(sql, params))
+
+    # --- conferences ---------------------------------------------------------------------
+
+    async def create_conference(self, conf: Conference) -> None:
+        await self._write_conference(_INSERT_CONF, conf)
+
+    async def save_conference(self, conf: Conference) -> None:
+        await self._write_conference(_UPSERT_CONF, conf)
+
+    async def _write_conference(self, sql: str, conf: Conference) -> None:
+        try:
+            await self._write(sql, _conf_params(conf))
+        except sqlite3.IntegrityError as exc:
+            if "conferences.room" in str(exc):
+                raise RoomTaken(conf.room) from None
+            raise
+
+    async def get_conference(self, id: str, customer_id: str | None = None) -> Conference | None:
+        sql = f"SELECT {_CONF_COLS} FROM conferences WHERE id = ?"
+        params: list[Any] = [id]
+        if customer_id is not None:
+            sql += " AND customer_id = ?"
+            params.append(customer_id)
+        rows = await self._fetch(sql, params)
+        return _conf_from_row(rows[0]) if rows else None
+
+    async def get_conference_by_room(self, customer_id: str, room: str) -> Conference | None:
+        rows = await self._fetch(
+            f"SELECT {_CONF_COLS} FROM conferences "
+            "WHERE customer_id = ? AND room = ? AND status != 'terminated'",
+            (customer_id, room),
+        )
+        return _conf_from_row(rows[0]) if rows else None
+
+    async def find_live_conference_by_room(self, room: str) -> list[Conference]:
+        rows = await self._fetch(
+            f"SELECT {_CONF_COLS} FROM conferences WHERE room = ? "
+            "AND status != 'terminated' ORDER BY tm_create, id",
+            (room,),
+        )
+        return [_conf_from_row(r) for r in rows]
+
+    async def list_conferences(
+        self,
+        customer_id: str,
+        *,
+        status: ConferenceStatus | str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> tuple[list[Conference], str | None]:
+        where = ["customer_id = ?"]
+        params: list[Any] = [customer_id]
+        if status is not None:
+            where.append("status = ?")
+            params.append(_enum("status", ConferenceStatus, status))
+        rows, token = await self._page("conferences", _CONF_COLS, where, params,
+                                       page_size, page_token)  # fmt: skip
+        return [_conf_from_row(r) for r in rows], token
+
+    async def list_live_conferences(self) -> list[Conference]:
+        rows = await self._fetch(
+            f"SELECT {_CONF_COLS} FROM conferences WHERE status != 'terminated' "
+            "ORDER BY tm_create, id",
+            (),
+        )
+        return [_conf_from_row(r) for r in rows]
+
+    # --- conferencecalls -------------------------------------------------------------------
+
+    async def save_conferencecall(self, call: Conferencecall) -> None:
+        await self._write(_UPSERT_CALL, _call_params(call))
+
+    async def get_conferencecall(
+        self, id: str, customer_id: str | None = None
+    ) -> Conferencecall | None:
+        sql = f"SELECT {_CALL_COLS} FROM conferencecalls WHERE id = ?"
+        params: list[Any] = [id]
+        if customer_id is not None:
+            sql += " AND customer_id = ?"
+            params.append(customer_id)
+        rows = await self._fetch(sql, params)
+        return _call_from_row(rows[0]) if rows else None
+
+    async def list_conferencecalls(
+        self,
+        customer_id: str,
+        *,
+        conference_id: str | None = None,
+        status: ConferencecallStatus | str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> tuple[list[Conferencecall], str | None]:
+        where = ["customer_id = ?"]
+        params: list[Any] = [customer_id]
+        if conference_id is not None:
+            where.append("conference_id = ?")
+            params.append(conference_id)
+        if status is not None:
+            where.append("status = ?")
+            params.append(_enum("status", ConferencecallStatus, status))
+        rows, token = await self._page("conferencecalls", _CALL_COLS, where, params,
+                                       page_size, page_token)  # fmt: skip
+        return [_call_from_row(r) for r in rows], token
+
+    async def list_live_conferencecalls(
+        self, conference_id: str | None = None
+    ) -> list[Conferencecall]:
+        sql = f"SELECT {_CALL_COLS} FROM conferencecalls WHERE status != 'leaved'"
+        params: list[Any] = []
+        if conference_id is not None:
+            sql += " AND conference_id = ?"
+            params.append(conference_id)
+        rows = await self._fetch(sql + " ORDER BY tm_create, id", params)
+        return [_call_from_row(r) for r in rows]
+
+    # --- shared paging ---------------------------------------------------------------------
+
+    async def _page(
+        self,
+        table: str,
+        cols: str,
+        where: list[str],
+        params: list[Any],
+        page_size: int,
+        page_token: str | None,
+    ) -> tuple[list[sqlite3.Row], str | None]:
+        """Newest first; keyset on (tm_create, id) so pages stay stable while rows are
+        added. Fetches one extra row to know whether a next page exists."""
+        size = check_page_size(page_size)
+        if page_token:
+            where = [*where, "(tm_create, id) < (?, ?)"]
+            params = [*params, *decode_page_token(page_token)]
+        sql = (
+            f"SELECT {cols} FROM {table} WHERE {' AND '.join(where)} "
+            "ORDER BY tm_create DESC, id DESC LIMIT ?"
+        )
+        rows = await self._fetch(sql, [*params, size + 1])
+        if len(rows) <= size:
+            return rows, None
+        last = rows[size - 1]
+        return rows[:size], encode_page_token(last["tm_create"], last["id"])
+
+
+async def _exec(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> None:
+    cursor = await conn.execute(sql, params)
+    await cursor.close()
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    # Never mask the original error: a failed rollback (e.g. the connection is gone, or
+    # SQLite already rolled back on its own) has nothing more to undo.
+    try:
+        await _exec(conn, "ROLLBACK")
+    except (sqlite3.Error, ValueError):
+        pass

@@ -1,0 +1,118 @@
+"""The controller as a real process (python -m confsvc serve), so tests can kill -9 it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from tests.support.runtime import Runtime
+
+TOKENS = {"tenant-a-token": "tenant-a", "tenant-b-token": "tenant-b"}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body: Any) -> None:
+        super().__init__(f"{status}: {body}")
+        self.status = status
+        self.body = body
+
+
+class Controller:
+    def __init__(self, runtime: Runtime, workdir: Path, **settings: str) -> None:
+        self.runtime = runtime
+        self.workdir = workdir
+        self.port = int(runtime.s("HTTP_PORT"))
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **runtime.env,
+            "CONFSVC_DB_PATH": str(workdir / "confsvc.sqlite3"),
+            "CONFSVC_TOKENS": ",".join(f"{t}:{c}" for t, c in TOKENS.items()),
+            "CONFSVC_AUTO_CREATE_CUSTOMER": "tenant-a",
+            "CONFSVC_LOG_FORMAT": "json",
+            **settings,
+        }
+        self.proc: asyncio.subprocess.Process | None = None
+        self.log = workdir / "controller.log"
+
+    async def start(self, timeout: float = 20) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        logf = self.log.open("ab")
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "confsvc",
+            "serve",
+            env=self.env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=logf,
+            stderr=logf,
+        )
+        logf.close()
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with aiohttp.ClientSession() as http:
+            while True:
+                if self.proc.returncode is not None:
+                    raise RuntimeError(f"controller exited: {self.log.read_text()[-3000:]}")
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with http.get(f"{self.base}/health") as r:
+                        if r.status == 200 and (await r.json()).get("ari_connected"):
+                            return
+                if asyncio.get_running_loop().time() > deadline:
+                    raise RuntimeError(f"controller not ready: {self.log.read_text()[-3000:]}")
+                await asyncio.sleep(0.1)
+
+    async def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        await self.proc.wait()
+        self.proc = None
+
+    async def stop(self) -> None:
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(self.proc.wait(), 10)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.kill()
+            await self.proc.wait()
+        self.proc = None
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str = "tenant-a-token",
+        json: Any = None,
+        expect: int | None = None,
+    ) -> Any:
+        headers = {"Authorization": f"Bearer {token}"}
+        async with (
+            aiohttp.ClientSession() as http,
+            http.request(method, f"{self.base}{path}", json=json, headers=headers) as r,
+        ):
+            body = await r.json(content_type=None)
+            if expect is not None and r.status != expect:
+                raise ApiError(r.status, body)
+            return body
+
+    async def wait_for(self, path: str, pred: Any, timeout: float = 10, **kw: Any) -> Any:
+        """Poll a GET until pred(body) holds; returns the body."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            body = await self.request("GET", path, **kw)
+            if pred(body):
+                return body
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"timed out waiting on {path}: last {body}")
+            await asyncio.sleep(0.1)
