@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 from confsvc import __version__
+from confsvc.client_cli import add_commands, run
 from confsvc.config import Settings
 from confsvc.logging import configure
 
@@ -15,6 +16,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"confsvc {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("serve", help="run the controller (ARI events + HTTP API)")
+    add_commands(sub)
     return p
 
 
@@ -30,4 +32,4 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             pass
         return 0
-    return 2
+    return run(args)

@@ -1,0 +1,87 @@
+"""The aiohttp application: routes from the resource modules, the error and auth
+middlewares, /health and the OpenAPI document.
+
+Middleware order matters: errors is outermost so that what auth raises (401) and what
+routing raises (404/405) both leave as the same JSON error shape."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from aiohttp import web
+
+from confsvc.api import schemas
+from confsvc.api.auth import auth_middleware
+from confsvc.api.conferencecalls import ConferencecallRoutes
+from confsvc.api.conferences import ConferenceRoutes
+from confsvc.api.errors import error_middleware
+from confsvc.api.openapi import Route, build_openapi
+from confsvc.config import Settings
+from confsvc.engine import Engine
+from confsvc.store.base import Store
+
+HEALTH_PATH = "/health"
+OPENAPI_PATH = "/v1/openapi.json"
+# Request bodies are small (data is capped at 16 KiB); refuse big ones early with a 413.
+CLIENT_MAX_SIZE = 256 * 1024
+
+
+def create_app(
+    settings: Settings,
+    store: Store,
+    engine: Engine,
+    *,
+    health: Callable[[], dict[str, Any]] | None = None,
+) -> web.Application:
+    """`health` adds fields to GET /health (e.g. {"ari_connected": True}); it may also
+    override "status" (e.g. "degraded")."""
+
+    async def get_health(_: web.Request) -> web.Response:
+        body: dict[str, Any] = {"status": "ok"}
+        if health is not None:
+            body.update(health())
+        return web.json_response(body)
+
+    routes: list[Route] = [
+        *ConferenceRoutes(settings, store, engine).routes(),
+        *ConferencecallRoutes(store, engine).routes(),
+        Route(
+            "GET",
+            HEALTH_PATH,
+            get_health,
+            "health",
+            "Liveness and dependency status",
+            schemas.Health,
+            public=True,
+            tags=("service",),
+        ),
+    ]
+    # The document describes itself too; built once, as the route list is fixed here.
+    doc: dict[str, Any] = {}
+
+    async def get_openapi(_: web.Request) -> web.Response:
+        return web.json_response(doc)
+
+    routes.append(
+        Route(
+            "GET",
+            OPENAPI_PATH,
+            get_openapi,
+            "openapi",
+            "This OpenAPI 3.1 document",
+            None,
+            public=True,
+            tags=("service",),
+        )
+    )
+    doc.update(build_openapi(routes))
+
+    public = [r.path for r in routes if r.public]
+    app = web.Application(
+        middlewares=[error_middleware, auth_middleware(settings.token_map, public)],
+        client_max_size=CLIENT_MAX_SIZE,
+    )
+    for route in routes:
+        app.router.add_route(route.method, route.path, route.handler, name=route.operation_id)
+    return app

@@ -1,0 +1,141 @@
+"""/v1/conferences: create, list, get, update, delete (terminate).
+
+Reads go straight to the store (scoped to the caller's tenant); changes go through the
+engine, which runs them in the conference's ordered lane and validates before writing."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from confsvc.api import schemas
+from confsvc.api.auth import customer_of
+from confsvc.api.openapi import PAGING_QUERY, QueryParam, Route
+from confsvc.api.paging import PAGING_PARAMS, enum_param, envelope, page, query_params
+from confsvc.api.schemas import IMMUTABLE_FIELDS, ConferenceCreate, ConferenceUpdate, parse_body
+from confsvc.config import Settings
+from confsvc.domain import Conference, ConferenceStatus
+from confsvc.engine import Engine, NotFound
+from confsvc.store.base import Store
+
+BASE = "/v1/conferences"
+ITEM = BASE + "/{id}"
+TAGS = ("conferences",)
+
+
+class ConferenceRoutes:
+    def __init__(self, settings: Settings, store: Store, engine: Engine) -> None:
+        self.settings = settings
+        self.store = store
+        self.engine = engine
+
+    def routes(self) -> list[Route]:
+        status_q = QueryParam(
+            "status",
+            {"type": "string", "enum": [s.value for s in ConferenceStatus]},
+            "only conferences in this status",
+        )
+        return [
+            Route(
+                "POST",
+                BASE,
+                self.create,
+                "createConference",
+                "Create a conference",
+                schemas.Conference,
+                status=201,
+                request=ConferenceCreate,
+                errors=(409, 503),
+                tags=TAGS,
+            ),
+            Route(
+                "GET",
+                BASE,
+                self.list,
+                "listConferences",
+                "List conferences, newest first",
+                schemas.ConferenceList,
+                query=(*PAGING_QUERY, status_q),
+                errors=(422,),
+                tags=TAGS,
+            ),
+            Route(
+                "GET",
+                ITEM,
+                self.get,
+                "getConference",
+                "Get a conference",
+                schemas.Conference,
+                errors=(404,),
+                tags=TAGS,
+            ),
+            Route(
+                "PUT",
+                ITEM,
+                self.update,
+                "updateConference",
+                "Update name, detail, timeout, data (omitted fields stay as they are)",
+                schemas.Conference,
+                request=ConferenceUpdate,
+                errors=(404, 409, 503),
+                tags=TAGS,
+            ),
+            Route(
+                "DELETE",
+                ITEM,
+                self.delete,
+                "deleteConference",
+                "End a conference: terminating (callers are kicked), or terminated at once "
+                "when nobody is inside",
+                schemas.Conference,
+                errors=(404, 409, 503),
+                tags=TAGS,
+            ),
+        ]
+
+    def _json(self, conf: Conference) -> web.Response:
+        return web.json_response(conf.to_json(self.settings.dial_host))
+
+    async def create(self, request: web.Request) -> web.Response:
+        customer = customer_of(request)
+        query_params(request)
+        body = parse_body(await request.read(), ConferenceCreate)
+        conf = await self.engine.create_conference(customer, **body.engine_fields())
+        return web.json_response(
+            conf.to_json(self.settings.dial_host),
+            status=201,
+            headers={"Location": f"{BASE}/{conf.id}"},
+        )
+
+    async def list(self, request: web.Request) -> web.Response:
+        customer = customer_of(request)
+        params = query_params(request, (*PAGING_PARAMS, "status"))
+        status = enum_param(params, "status", ConferenceStatus)
+        p = page(params)
+        confs, token = await self.store.list_conferences(
+            customer, status=status, page_size=p.size, page_token=p.token
+        )
+        dial_host = self.settings.dial_host
+        return web.json_response(envelope([c.to_json(dial_host) for c in confs], token))
+
+    async def get(self, request: web.Request) -> web.Response:
+        customer = customer_of(request)
+        query_params(request)
+        conf_id = request.match_info["id"]
+        conf = await self.store.get_conference(conf_id, customer)
+        if conf is None:
+            raise NotFound("conference", conf_id)
+        return self._json(conf)
+
+    async def update(self, request: web.Request) -> web.Response:
+        customer = customer_of(request)
+        query_params(request)
+        body = parse_body(await request.read(), ConferenceUpdate, immutable=IMMUTABLE_FIELDS)
+        conf_id = request.match_info["id"]
+        conf = await self.engine.update_conference(customer, conf_id, **body.engine_fields())
+        return self._json(conf)
+
+    async def delete(self, request: web.Request) -> web.Response:
+        customer = customer_of(request)
+        query_params(request)
+        conf = await self.engine.delete_conference(customer, request.match_info["id"])
+        return self._json(conf)

@@ -1,0 +1,143 @@
+"""Route descriptions and the OpenAPI 3.1 document built from them.
+
+Each resource module returns `Route`s; app.py registers exactly those with aiohttp and
+passes the same list here, so the document cannot forget a route. Schemas come from the
+pydantic models (`model_json_schema` machinery) and land in components/schemas; OpenAPI
+3.1 speaks JSON Schema 2020-12, which is what pydantic emits."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import models_json_schema
+
+from confsvc.api import schemas
+from confsvc.api.errors import Handler
+
+REF = "#/components/schemas/{model}"
+_PATH_PARAM_RE = re.compile(r"\{([^}/]+)\}")
+
+STATUS_TEXT: dict[int, str] = {
+    200: "OK",
+    201: "Created",
+    400: "Malformed request (bad JSON, body not an object, bad query parameter): bad_request",
+    401: "Missing or invalid token: unauthorized",
+    404: "Unknown id, or another tenant's: <entity>_not_found",
+    405: "Method not allowed: method_not_allowed",
+    409: "Not allowed in the current state: <entity>_invalid_state, room_in_use",
+    422: "A field breaks a rule or is unknown: invalid_field (names the field)",
+    500: "Unexpected server error: internal_error",
+    503: "Asterisk unavailable; nothing was changed: asterisk_unavailable",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class QueryParam:
+    name: str
+    schema: dict[str, Any]
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    operation_id: str
+    summary: str
+    response: type[BaseModel] | None  # None: any JSON object
+    status: int = 200
+    request: type[BaseModel] | None = None
+    query: tuple[QueryParam, ...] = ()
+    errors: tuple[int, ...] = ()
+    public: bool = False  # served without a token
+    tags: tuple[str, ...] = field(default=())
+
+
+PAGING_QUERY = (
+    QueryParam("page_size", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
+    QueryParam("page_token", {"type": "string"}, "next_page_token of the previous page"),
+)
+
+
+def _content(model: type[BaseModel] | None) -> dict[str, Any]:
+    schema = {"type": "object"} if model is None else {"$ref": REF.format(model=model.__name__)}
+    return {"application/json": {"schema": schema}}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    op: dict[str, Any] = {"operationId": route.operation_id, "summary": route.summary}
+    if route.tags:
+        op["tags"] = list(route.tags)
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in _PATH_PARAM_RE.findall(route.path)
+    ]
+    for q in route.query:
+        param: dict[str, Any] = {"name": q.name, "in": "query", "required": False}
+        param["schema"] = q.schema
+        if q.description:
+            param["description"] = q.description
+        params.append(param)
+    if params:
+        op["parameters"] = params
+    if route.request is not None:
+        op["requestBody"] = {"required": True, "content": _content(route.request)}
+    responses: dict[str, Any] = {
+        str(route.status): {
+            "description": STATUS_TEXT.get(route.status, "OK"),
+            "content": _content(route.response),
+        }
+    }
+    codes = set(route.errors) | {500}
+    if not route.public:  # every authenticated route refuses unknown query parameters
+        codes |= {400, 401}
+    if route.request is not None:
+        codes |= {400, 422}
+    for code in sorted(codes):
+        responses[str(code)] = {
+            "description": STATUS_TEXT[code],
+            "content": _content(schemas.Error),
+        }
+    op["responses"] = responses
+    if route.public:
+        op["security"] = []
+    return op
+
+
+def components() -> dict[str, Any]:
+    pairs = [(m, "validation") for m in schemas.REQUEST_MODELS]
+    pairs += [(m, "serialization") for m in schemas.RESPONSE_MODELS]
+    _, top = models_json_schema(pairs, ref_template=REF)  # type: ignore[arg-type]
+    return dict(sorted(top.get("$defs", {}).items()))
+
+
+def build_openapi(
+    routes: Sequence[Route], *, title: str = "confsvc", version: str = "0.1.0"
+) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": title,
+            "version": version,
+            "description": "Conference rooms on Asterisk ARI. Errors are "
+            '{"error": <code>, "message": <text>, "field"?: <name>}.',
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components(),
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer"},
+                "tokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
+            },
+        },
+        # Either form authenticates (OR of the two requirement objects).
+        "security": [{"bearerAuth": []}, {"tokenQuery": []}],
+    }

@@ -1,0 +1,235 @@
+"""Request and response shapes of the HTTP API, as pydantic models.
+
+Request models check *shape* only: JSON types (strict: "5" is not 5, 1.0 is not 1), required
+fields, and unknown fields. Value rules (lengths, room charset, ranges, type-dependent
+limits) belong to the domain, which validates before anything is written; the schemas only
+*document* those limits (json_schema_extra, from the domain's own constants) so the two
+cannot drift apart and every message about a value comes from one place.
+
+Response models mirror `Conference.to_json` / `Conferencecall.to_json`; they exist for the
+OpenAPI document (a unit test checks real JSON validates against them)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from confsvc.api.errors import ApiError
+from confsvc.domain.conference import (
+    DATA_MAX_BYTES,
+    DETAIL_MAX,
+    MAX_PARTICIPANTS_LIMIT,
+    NAME_MAX,
+    TIMEOUT_MAX,
+    ConferenceStatus,
+    ConferenceType,
+)
+from confsvc.domain.conferencecall import ConferencecallStatus, ReferenceType
+from confsvc.domain.room import ROOM_MAX_LEN
+
+M = TypeVar("M", bound=BaseModel)
+
+_NAME_DOC: dict[str, Any] = {"maxLength": NAME_MAX}
+_DETAIL_DOC: dict[str, Any] = {"maxLength": DETAIL_MAX}
+_ROOM_DOC: dict[str, Any] = {
+    "minLength": 1,
+    "maxLength": ROOM_MAX_LEN,
+    "pattern": f"^[A-Za-z0-9._]{{1,{ROOM_MAX_LEN}}}$",
+    "description": "SIP user part callers dial; unique per tenant among live conferences. "
+    "Generated when omitted.",
+}
+_TIMEOUT_DOC: dict[str, Any] = {
+    "minimum": 0,
+    "maximum": TIMEOUT_MAX,
+    "description": "Seconds from creation until auto-termination; 0 = never.",
+}
+_MAX_PARTICIPANTS_DOC: dict[str, Any] = {
+    "minimum": 1,
+    "maximum": MAX_PARTICIPANTS_LIMIT,
+    "description": "Default 20 (conference) or 2 (connect, which allows at most 2).",
+}
+_DATA_DOC: dict[str, Any] = {
+    "description": f"Free JSON object, at most {DATA_MAX_BYTES} bytes serialized."
+}
+_TIME_DOC: dict[str, Any] = {"format": "date-time"}
+
+
+class _Request(BaseModel):
+    # strict: JSON types are checked as sent; extra=forbid: a typo is an error, not ignored.
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class ConferenceCreate(_Request):
+    """POST /v1/conferences. Only `type` is required (the seed's `{"type": "connect"}`)."""
+
+    # Enums arrive as JSON strings; strict mode would only take enum instances here.
+    type: ConferenceType = Field(strict=False)
+    name: str = Field(default="", json_schema_extra=_NAME_DOC)
+    detail: str = Field(default="", json_schema_extra=_DETAIL_DOC)
+    room: str | None = Field(default=None, json_schema_extra=_ROOM_DOC)
+    timeout: int = Field(default=0, json_schema_extra=_TIMEOUT_DOC)
+    max_participants: int | None = Field(default=None, json_schema_extra=_MAX_PARTICIPANTS_DOC)
+    data: dict[str, Any] = Field(default_factory=dict, json_schema_extra=_DATA_DOC)
+
+    def engine_fields(self) -> dict[str, Any]:
+        # None (room, max_participants) means "let the domain choose": leave it out.
+        return self.model_dump(exclude_none=True)
+
+
+def _no_defaults(schema: dict[str, Any]) -> None:
+    # An omitted PUT field means "unchanged", not "reset to a default": don't advertise one.
+    for prop in schema.get("properties", {}).values():
+        prop.pop("default", None)
+
+
+class ConferenceUpdate(_Request):
+    """PUT /v1/conferences/{id}: a partial update; omitted fields stay as they are, `data`
+    is replaced as a whole. type, room and max_participants cannot change."""
+
+    model_config = ConfigDict(json_schema_extra=_no_defaults)
+
+    name: str = Field(default="", json_schema_extra=_NAME_DOC)
+    detail: str = Field(default="", json_schema_extra=_DETAIL_DOC)
+    timeout: int = Field(default=0, json_schema_extra=_TIMEOUT_DOC)
+    data: dict[str, Any] = Field(default_factory=dict, json_schema_extra=_DATA_DOC)
+
+    def engine_fields(self) -> dict[str, Any]:
+        return self.model_dump(exclude_unset=True)
+
+
+IMMUTABLE_FIELDS = frozenset({"type", "room", "max_participants"})
+
+
+# --- responses -------------------------------------------------------------------------
+
+
+class Conference(BaseModel):
+    id: str
+    customer_id: str
+    type: ConferenceType
+    status: ConferenceStatus
+    name: str
+    detail: str
+    room: str
+    dial_uri: str = Field(description="sip:<room>@<host>: what a softphone dials to join.")
+    timeout: int
+    max_participants: int
+    data: dict[str, Any]
+    conferencecall_ids: list[str] = Field(description="Live participants, in join order.")
+    recording_id: str | None
+    recording_ids: list[str]
+    tm_create: str = Field(json_schema_extra=_TIME_DOC)
+    tm_update: str | None = Field(json_schema_extra=_TIME_DOC)
+    tm_delete: str | None = Field(json_schema_extra=_TIME_DOC)
+
+
+class Caller(BaseModel):
+    number: str
+    name: str
+
+
+class Conferencecall(BaseModel):
+    id: str
+    customer_id: str
+    conference_id: str
+    reference_type: ReferenceType
+    reference_id: str = Field(description="The ARI channel id of the call leg.")
+    status: ConferencecallStatus
+    caller: Caller
+    tm_create: str = Field(json_schema_extra=_TIME_DOC)
+    tm_update: str | None = Field(json_schema_extra=_TIME_DOC)
+    tm_delete: str | None = Field(json_schema_extra=_TIME_DOC)
+
+
+class ConferenceList(BaseModel):
+    result: list[Conference]
+    next_page_token: str | None = Field(description="Pass as page_token; null on the last page.")
+
+
+class ConferencecallList(BaseModel):
+    result: list[Conferencecall]
+    next_page_token: str | None = Field(description="Pass as page_token; null on the last page.")
+
+
+class Error(BaseModel):
+    error: str = Field(description="Stable machine code, e.g. conference_not_found.")
+    message: str = Field(description="Human-readable explanation.")
+    field: str | None = Field(default=None, description="The offending field (422, some 400).")
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    status: str
+
+
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (ConferenceCreate, ConferenceUpdate)
+RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
+    Conference,
+    Conferencecall,
+    ConferenceList,
+    ConferencecallList,
+    Error,
+    Health,
+)
+
+
+# --- request bodies --------------------------------------------------------------------
+
+
+MAX_BODY_DEPTH = 32
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth, iteratively. Bodies near the interpreter's recursion limit would
+    parse, then fail later in json.dumps/loads deeper in the stack (store, to_json)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            deepest = max(deepest, depth)
+            children = node.values() if isinstance(node, dict) else node
+            stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """The body as a JSON object, or ApiError 400 bad_request. Whatever a client can send
+    ends here as a 400, never a 500: bad UTF-8, NaN, absurd nesting, huge numbers, lone
+    surrogates (valid JSON escapes that SQLite could not store)."""
+    too_deep = ApiError.bad_request(f"request body is nested deeper than {MAX_BODY_DEPTH} levels")
+    if not raw.strip():
+        raise ApiError.bad_request("request body must be a JSON object")
+    try:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except RecursionError:
+        raise too_deep from None
+    except UnicodeError:  # before ValueError: UnicodeDecodeError is one
+        raise ApiError.bad_request("request body is not valid UTF-8 text") from None
+    except ValueError as exc:  # JSONDecodeError, int digit limits, NaN/Infinity
+        raise ApiError.bad_request(f"malformed JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise ApiError.bad_request("request body must be a JSON object")
+    if _depth(body) > MAX_BODY_DEPTH:
+        raise too_deep
+    try:
+        json.dumps(body, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise ApiError.bad_request("request body contains a lone surrogate escape") from None
+    return body
+
+
+def parse_body(raw: bytes, model: type[M], *, immutable: frozenset[str] = frozenset()) -> M:
+    """JSON object -> request model; shape errors become pydantic ValidationErrors (422,
+    see errors.py). `immutable` fields get a clearer message than "unknown field"."""
+    body = parse_json_object(raw)
+    for key in body:
+        if key in immutable:
+            raise ApiError.invalid_field(key, "cannot be changed after creation")
+    return model.model_validate(body)
