@@ -4,7 +4,6 @@ state in one transaction, then carry out the domain's effects against ARI."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -92,8 +91,14 @@ class EngineCore:
                     await self.hangup(channel_id)
                 case DestroyBridge(conference_id=cid):
                     self.timers.cancel(cid)
-                    with contextlib.suppress(AriNotFound):
+                    # The state change is already stored; a bridge Asterisk could not
+                    # destroy now is removed by the next reconcile (stale bridges).
+                    try:
                         await self.ari.destroy_bridge(cid)
+                    except AriNotFound:
+                        pass
+                    except AriError as exc:
+                        log.warning("bridge not destroyed", conference=cid, error=str(exc))
                 case StopRecording():
                     pass  # recording arrives with the recording issue
                 case _:

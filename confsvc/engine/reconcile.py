@@ -8,7 +8,7 @@ import contextlib
 
 import structlog
 
-from confsvc.ari import AriConflict, Bridge, Channel
+from confsvc.ari import AriConflict, AriError, Bridge, Channel
 from confsvc.domain import Conference, ConferencecallStatus, ConferenceStatus, create_conferencecall
 from confsvc.engine import join, leave
 from confsvc.engine.core import EngineCore
@@ -29,6 +29,13 @@ async def reconcile(core: EngineCore) -> None:
             await reconcile_conference(core, conf.id, bridge, channels)
 
         core.lanes.fire(conf.id, fix, "reconcile")
+    # Bridges of ours that no live conference owns (destroy failed, or an old run's).
+    live_ids = {c.id for c in await core.store.list_live_conferences()}
+    for bridge in bridges.values():
+        if bridge.creator == core.settings.ari_app and bridge.id not in live_ids:
+            log.info("destroying stale bridge", bridge=bridge.id, name=bridge.name)
+            with contextlib.suppress(AriError):
+                await core.ari.destroy_bridge(bridge.id)
     # Callers who entered Stasis while we were away and never got a StasisStart handled.
     in_bridges = {ch for b in bridges.values() for ch in b.channels}
     for ch in channels.values():

@@ -46,7 +46,7 @@ def decode_page_token(token: str) -> tuple[str, str]:
         tm, id_ = json.loads(raw)
         if isinstance(tm, str) and isinstance(id_, str) and from_iso(tm) is not None:
             return tm, id_
-    except (ValueError, TypeError):  # binascii/Unicode/JSON errors are ValueErrors
+    except (ValueError, TypeError, RecursionError):  # binascii/Unicode/JSON errors are ValueErrors
         pass
     raise ValidationFailed("page_token", "invalid page token")
 
