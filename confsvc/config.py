@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -35,7 +36,8 @@ class Settings(BaseSettings):
     health_interval: float = 5.0
     # Host part of dial_uri (sip:<room>@<sip_host>); defaults to host:port of Asterisk.
     sip_host: str = ""
-    recording_dir: str = ""
+    # The controller's own files; finished recordings live in <data_dir>/recordings/.
+    data_dir: str = ".runtime/data"
     log_level: str = "INFO"
     log_format: str = "console"
 
@@ -50,6 +52,10 @@ class Settings(BaseSettings):
     @property
     def dial_host(self) -> str:
         return self.sip_host or f"{self.asterisk_host}:{self.sip_port}"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return Path(self.data_dir) / "recordings"
 
     @cached_property
     def token_map(self) -> dict[str, str]:

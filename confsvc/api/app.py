@@ -17,6 +17,7 @@ from confsvc.api.conferencecalls import ConferencecallRoutes
 from confsvc.api.conferences import ConferenceRoutes
 from confsvc.api.errors import error_middleware
 from confsvc.api.openapi import Route, build_openapi
+from confsvc.api.recordings import RecordingRoutes
 from confsvc.config import Settings
 from confsvc.engine import Engine
 from confsvc.store.base import Store
@@ -46,6 +47,7 @@ def create_app(
     routes: list[Route] = [
         *ConferenceRoutes(settings, store, engine).routes(),
         *ConferencecallRoutes(store, engine).routes(),
+        *RecordingRoutes(settings, store, engine).routes(),
         Route(
             "GET",
             HEALTH_PATH,

@@ -56,6 +56,8 @@ class Route:
     errors: tuple[int, ...] = ()
     public: bool = False  # served without a token
     tags: tuple[str, ...] = field(default=())
+    # A binary success response (e.g. audio/wav) instead of the JSON `response` model.
+    media_types: tuple[str, ...] = ()
 
 
 PAGING_QUERY = (
@@ -87,11 +89,13 @@ def _operation(route: Route) -> dict[str, Any]:
         op["parameters"] = params
     if route.request is not None:
         op["requestBody"] = {"required": True, "content": _content(route.request)}
+    content = (
+        {mt: {"schema": {"type": "string", "format": "binary"}} for mt in route.media_types}
+        if route.media_types
+        else _content(route.response)
+    )
     responses: dict[str, Any] = {
-        str(route.status): {
-            "description": STATUS_TEXT.get(route.status, "OK"),
-            "content": _content(route.response),
-        }
+        str(route.status): {"description": STATUS_TEXT.get(route.status, "OK"), "content": content}
     }
     codes = set(route.errors) | {500}
     if not route.public:  # every authenticated route refuses unknown query parameters

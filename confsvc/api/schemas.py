@@ -27,6 +27,7 @@ from confsvc.domain.conference import (
     ConferenceType,
 )
 from confsvc.domain.conferencecall import ConferencecallStatus, ReferenceType
+from confsvc.domain.recording import MAX_DURATION_LIMIT, RecordingFormat, RecordingStatus
 from confsvc.domain.room import ROOM_MAX_LEN
 
 M = TypeVar("M", bound=BaseModel)
@@ -54,6 +55,16 @@ _DATA_DOC: dict[str, Any] = {
     "description": f"Free JSON object, at most {DATA_MAX_BYTES} bytes serialized."
 }
 _TIME_DOC: dict[str, Any] = {"format": "date-time"}
+_RECORD_DOC: dict[str, Any] = {
+    "description": "Record the conference's mixed audio from the first joined caller on."
+}
+_RECORD_FORMAT_DOC: dict[str, Any] = {"description": "Format of the `record` recording."}
+_MAX_DURATION_DOC: dict[str, Any] = {
+    "minimum": 0,
+    "maximum": MAX_DURATION_LIMIT,
+    "description": "Seconds after which the recording stops by itself; 0 = until stopped "
+    "(or the conference ends).",
+}
 
 
 class _Request(BaseModel):
@@ -72,6 +83,10 @@ class ConferenceCreate(_Request):
     timeout: int = Field(default=0, json_schema_extra=_TIMEOUT_DOC)
     max_participants: int | None = Field(default=None, json_schema_extra=_MAX_PARTICIPANTS_DOC)
     data: dict[str, Any] = Field(default_factory=dict, json_schema_extra=_DATA_DOC)
+    record: bool = Field(default=False, json_schema_extra=_RECORD_DOC)
+    record_format: RecordingFormat = Field(
+        default=RecordingFormat.WAV, strict=False, json_schema_extra=_RECORD_FORMAT_DOC
+    )
 
     def engine_fields(self) -> dict[str, Any]:
         # None (room, max_participants) means "let the domain choose": leave it out.
@@ -99,7 +114,26 @@ class ConferenceUpdate(_Request):
         return self.model_dump(exclude_unset=True)
 
 
-IMMUTABLE_FIELDS = frozenset({"type", "room", "max_participants"})
+class NoFields(_Request):
+    """A body with nothing in it (`{}`): for actions that take no fields."""
+
+
+IMMUTABLE_FIELDS = frozenset({"type", "room", "max_participants", "record", "record_format"})
+
+
+class RecordingStart(_Request):
+    """POST /v1/conferences/{id}/recording_start; an empty body takes every default."""
+
+    format: RecordingFormat = Field(default=RecordingFormat.WAV, strict=False)
+    max_duration: int = Field(default=0, json_schema_extra=_MAX_DURATION_DOC)
+    beep: bool = Field(default=False, description="Play a beep when the recording starts.")
+
+    def engine_fields(self) -> dict[str, Any]:
+        return {
+            "format": self.format.value,
+            "max_duration": self.max_duration,
+            "beep": self.beep,
+        }
 
 
 # --- responses -------------------------------------------------------------------------
@@ -117,9 +151,11 @@ class Conference(BaseModel):
     timeout: int
     max_participants: int
     data: dict[str, Any]
+    record: bool
+    record_format: RecordingFormat
     conferencecall_ids: list[str] = Field(description="Live participants, in join order.")
-    recording_id: str | None
-    recording_ids: list[str]
+    recording_id: str | None = Field(description="The active recording, if any.")
+    recording_ids: list[str] = Field(description="Every recording of this conference.")
     tm_create: str = Field(json_schema_extra=_TIME_DOC)
     tm_update: str | None = Field(json_schema_extra=_TIME_DOC)
     tm_delete: str | None = Field(json_schema_extra=_TIME_DOC)
@@ -141,6 +177,29 @@ class Conferencecall(BaseModel):
     tm_create: str = Field(json_schema_extra=_TIME_DOC)
     tm_update: str | None = Field(json_schema_extra=_TIME_DOC)
     tm_delete: str | None = Field(json_schema_extra=_TIME_DOC)
+
+
+class Recording(BaseModel):
+    id: str
+    customer_id: str
+    conference_id: str
+    status: RecordingStatus
+    format: RecordingFormat
+    max_duration: int = Field(description="Seconds; 0 = until stopped.")
+    duration_ms: int = Field(description="Length of the stored audio (0 until finished).")
+    start_ms: int = Field(description="Start, epoch milliseconds (UTC).")
+    end_ms: int | None = Field(description="End, epoch milliseconds (UTC); null while recording.")
+    size_bytes: int = Field(description="Size of the file (0 until finished).")
+    download_url: str | None = Field(
+        description="GET it for the audio (audio/wav or audio/mpeg); null until finished."
+    )
+    tm_create: str = Field(json_schema_extra=_TIME_DOC)
+    tm_update: str | None = Field(json_schema_extra=_TIME_DOC)
+
+
+class RecordingList(BaseModel):
+    result: list[Recording]
+    next_page_token: str | None = Field(description="Pass as page_token; null on the last page.")
 
 
 class ConferenceList(BaseModel):
@@ -165,12 +224,14 @@ class Health(BaseModel):
     status: str
 
 
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (ConferenceCreate, ConferenceUpdate)
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (ConferenceCreate, ConferenceUpdate, RecordingStart)
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     Conference,
     Conferencecall,
+    Recording,
     ConferenceList,
     ConferencecallList,
+    RecordingList,
     Error,
     Health,
 )

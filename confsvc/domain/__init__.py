@@ -35,6 +35,8 @@ from confsvc.domain.errors import (
     ValidationFailed,
 )
 from confsvc.domain.ids import new_id, now
+from confsvc.domain.recording import Recording, RecordingFormat, RecordingStatus
+from confsvc.domain.recording import create as create_recording
 from confsvc.domain.room import generate_room, is_valid_room, validate_room
 
 Effect = ConferenceEffect | ConferencecallEffect
@@ -56,6 +58,9 @@ __all__ = [
     "EjectChannel",
     "InvalidTransition",
     "KickCall",
+    "Recording",
+    "RecordingFormat",
+    "RecordingStatus",
     "ReferenceType",
     "RoomTaken",
     "StopRecording",
@@ -63,6 +68,7 @@ __all__ = [
     "check_health",
     "create_conference",
     "create_conferencecall",
+    "create_recording",
     "generate_room",
     "is_expired",
     "is_valid_room",

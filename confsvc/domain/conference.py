@@ -32,6 +32,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from confsvc.domain.errors import ConferenceFull, InvalidTransition, ValidationFailed
 from confsvc.domain.ids import ensure_utc, new_id, to_iso
+from confsvc.domain.recording import RecordingFormat, validate_format
 from confsvc.domain.room import generate_room, validate_room
 
 NAME_MAX = 255
@@ -119,6 +120,9 @@ class Conference(BaseModel):
     timeout: int = 0
     max_participants: int = MAX_PARTICIPANTS_LIMIT
     data: dict[str, Any] = {}
+    # Record from the first join on (seed: record / recordFileFormat); immutable.
+    record: bool = False
+    record_format: RecordingFormat = RecordingFormat.WAV
     conferencecall_ids: tuple[str, ...] = ()
     recording_id: str | None = None
     recording_ids: tuple[str, ...] = ()
@@ -249,6 +253,23 @@ class Conference(BaseModel):
             return self, []
         return self._with(now, recording_id=None), []
 
+    def check_recording_active(self) -> str:
+        """The active recording's id; refused (409) when none is active."""
+        if self.recording_id is None:
+            raise self._refuse("stop recording", "no recording is active")
+        return self.recording_id
+
+    @property
+    def wants_auto_record(self) -> bool:
+        """`record: true` and never recorded yet: the first joined caller starts it (a
+        recording stopped through the API is not restarted by later joins)."""
+        return (
+            self.record
+            and self.status is S.PROGRESSING
+            and self.recording_id is None
+            and not self.recording_ids
+        )
+
     # --- updates ---------------------------------------------------------------------
 
     def update(
@@ -298,6 +319,8 @@ class Conference(BaseModel):
             "timeout": self.timeout,
             "max_participants": self.max_participants,
             "data": json.loads(json.dumps(self.data)),  # a copy callers may mutate
+            "record": self.record,
+            "record_format": self.record_format.value,
             "conferencecall_ids": list(self.conferencecall_ids),
             "recording_id": self.recording_id,
             "recording_ids": list(self.recording_ids),
@@ -356,6 +379,12 @@ def validate_timeout(timeout: object) -> int:
     return t
 
 
+def _bool(field: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValidationFailed(field, "must be a boolean")
+    return value
+
+
 def participant_limit(type_: ConferenceType) -> int:
     """The ceiling of max_participants for a type; also the default."""
     if type_ is ConferenceType.CONNECT:
@@ -409,11 +438,14 @@ def create(
     timeout: int = 0,
     max_participants: int | None = None,
     data: dict[str, Any] | None = None,
+    record: bool = False,
+    record_format: RecordingFormat | str = RecordingFormat.WAV,
     id: str | None = None,
 ) -> Conference:
     """A validated new conference in `starting`. room None -> generated (the store still
     checks uniqueness). max_participants None -> 20, or 2 for connect. Pass `id` to choose
-    it (the architecture makes it the ARI bridge id)."""
+    it (the architecture makes it the ARI bridge id). record: start recording (in
+    record_format) when the first caller joins."""
     if not _text("customer_id", customer_id, CUSTOMER_ID_MAX):
         raise ValidationFailed("customer_id", "must not be empty")
     type_ = _type(type)
@@ -430,5 +462,7 @@ def create(
         timeout=validate_timeout(timeout),
         max_participants=validate_max_participants(max_participants, type_),
         data=validate_data({} if data is None else data),
+        record=_bool("record", record),
+        record_format=validate_format(record_format, "record_format"),
         tm_create=ensure_utc(now),
     )

@@ -44,7 +44,8 @@ async def open_conference(core: EngineCore, customer_id: str, **fields: Any) -> 
     return await core.lanes.run(conf.id, bring_up)
 
 
-async def _owned(core: EngineCore, customer_id: str, conference_id: str) -> Conference:
+async def owned_conference(core: EngineCore, customer_id: str, conference_id: str) -> Conference:
+    """The tenant's conference, or NotFound (another tenant's looks the same)."""
     conf = await core.store.get_conference(conference_id, customer_id)
     if conf is None:
         raise NotFound("conference", conference_id)
@@ -54,10 +55,10 @@ async def _owned(core: EngineCore, customer_id: str, conference_id: str) -> Conf
 async def update_conference(
     core: EngineCore, customer_id: str, conference_id: str, **changes: Any
 ) -> Conference:
-    await _owned(core, customer_id, conference_id)
+    await owned_conference(core, customer_id, conference_id)
 
     async def change() -> Conference:
-        conf = await _owned(core, customer_id, conference_id)
+        conf = await owned_conference(core, customer_id, conference_id)
         conf, effects = conf.update(core.now(), **changes)
         await core.save(conf)
         await core.apply(effects)
@@ -69,10 +70,10 @@ async def update_conference(
 async def delete_conference(core: EngineCore, customer_id: str, conference_id: str) -> Conference:
     """-> terminating, everyone kicked; terminated when the last one has left (or at once
     when nobody is inside)."""
-    await _owned(core, customer_id, conference_id)
+    await owned_conference(core, customer_id, conference_id)
 
     async def end() -> Conference:
-        conf = await _owned(core, customer_id, conference_id)
+        conf = await owned_conference(core, customer_id, conference_id)
         return await terminate(core, conf)
 
     return await core.lanes.run(conference_id, end)

@@ -4,8 +4,8 @@ state in one transaction, then carry out the domain's effects against ARI."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine, Iterable
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -45,8 +45,13 @@ class EngineCore:
         self.channels: dict[str, str] = {}
         # conferencecall id -> conference id (the lane of a call's events).
         self.call_conference: dict[str, str] = {}
+        self.background: set[asyncio.Task[None]] = set()
+        # channel id -> conference id while its admission waits in the lane.
+        self.admitting: dict[str, str] = {}
         # playback id -> future resolved by PlaybackFinished (prompts we wait for).
         self.playbacks: dict[str, asyncio.Future[None]] = {}
+        # recording id -> future resolved once it is finalized (recording_stop waits).
+        self.recording_waiters: dict[str, asyncio.Future[None]] = {}
 
     def now(self) -> datetime:
         return utcnow()
@@ -61,6 +66,29 @@ class EngineCore:
         fut = self.playbacks.get(playback_id)
         if fut is not None and not fut.done():
             fut.set_result(None)
+
+    def expect_recording(self, recording_id: str) -> asyncio.Future[None]:
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.recording_waiters[recording_id] = fut
+        fut.add_done_callback(lambda _: self.recording_waiters.pop(recording_id, None))
+        return fut
+
+    def recording_done(self, recording_id: str) -> None:
+        fut = self.recording_waiters.get(recording_id)
+        if fut is not None and not fut.done():
+            fut.set_result(None)
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Work outside any lane (prompts before a hangup), kept so close() can end it."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    def lane_of_channel(self, channel_id: str) -> str | None:
+        call_id = self.channels.get(channel_id)
+        if call_id is not None and call_id in self.call_conference:
+            return self.call_conference[call_id]
+        return self.admitting.get(channel_id)
 
     def track(self, call: Conferencecall) -> None:
         self.channels[call.reference_id] = call.id
@@ -99,8 +127,10 @@ class EngineCore:
                         pass
                     except AriError as exc:
                         log.warning("bridge not destroyed", conference=cid, error=str(exc))
-                case StopRecording():
-                    pass  # recording arrives with the recording issue
+                case StopRecording(conference_id=cid, recording_id=rec_id):
+                    from confsvc.engine import record
+
+                    await record.stop_inside_lane(self, cid, rec_id, strict=False)
                 case _:
                     log.warning("unknown effect", effect=effect)
 

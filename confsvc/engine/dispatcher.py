@@ -53,6 +53,13 @@ class Dispatcher:
                 return
             try:
                 result = await work()
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise  # close(): the lane itself is being stopped
+                # The work was cancelled from inside (it awaited a cancelled future): only
+                # its submitter learns; the lane must go on with the rest of its queue.
+                fut.cancel()
             except Exception as exc:
                 if not fut.done():
                     fut.set_exception(exc)

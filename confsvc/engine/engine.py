@@ -7,8 +7,8 @@ import contextlib
 from typing import Any
 
 from confsvc.ari import Event
-from confsvc.domain import Conference, Conferencecall
-from confsvc.engine import commands, health, reconcile, router
+from confsvc.domain import Conference, Conferencecall, Recording
+from confsvc.engine import commands, health, reconcile, record, router
 from confsvc.engine.core import EngineCore
 
 
@@ -33,6 +33,9 @@ class Engine(EngineCore):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._health_task
         self.timers.close()
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
         await self.lanes.close()
 
     # --- commands (the API) --------------------------------------------------------
@@ -50,3 +53,22 @@ class Engine(EngineCore):
 
     async def kick(self, customer_id: str, conferencecall_id: str) -> Conferencecall:
         return await commands.kick(self, customer_id, conferencecall_id)
+
+    async def start_recording(
+        self,
+        customer_id: str,
+        conference_id: str,
+        *,
+        format: str = "wav",
+        max_duration: int = 0,
+        beep: bool = False,
+    ) -> Conference:
+        return await record.start(
+            self, customer_id, conference_id, format=format, max_duration=max_duration, beep=beep
+        )
+
+    async def stop_recording(self, customer_id: str, conference_id: str) -> Conference:
+        return await record.stop(self, customer_id, conference_id)
+
+    async def delete_recording(self, customer_id: str, recording_id: str) -> Recording:
+        return await record.delete(self, customer_id, recording_id)

@@ -14,6 +14,7 @@ from confsvc.domain import (
     DomainError,
     create_conferencecall,
 )
+from confsvc.engine import record
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
@@ -25,6 +26,13 @@ FULL_MESSAGE = "sound:conf-full"
 
 async def admit(core: EngineCore, conference_id: str, channel: Channel) -> None:
     """In the conference's lane: record the caller, answer, add to the bridge."""
+    try:
+        await _admit(core, conference_id, channel)
+    finally:
+        core.admitting.pop(channel.id, None)
+
+
+async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None:
     if channel.id in core.channels:
         return  # replayed StasisStart (reconcile after a reconnect)
     conf = await core.store.get_conference(conference_id)
@@ -44,7 +52,7 @@ async def admit(core: EngineCore, conference_id: str, channel: Channel) -> None:
         conf, effects = conf.add_call(call.id, core.now())
     except ConferenceFull:
         log.info("conference full: caller refused", conference=conf.id, channel=channel.id)
-        asyncio.get_running_loop().create_task(refuse_full(core, channel.id))
+        core.spawn(refuse_full(core, channel.id))
         return
     except DomainError as exc:
         log.info("caller refused", conference=conf.id, channel=channel.id, reason=exc.message)
@@ -73,6 +81,8 @@ async def entered_bridge(core: EngineCore, conference_id: str, channel_id: str) 
     await core.save(None, call)
     await core.apply(effects)
     log.info("conferencecall joined", conference=conference_id, call=call.id)
+    # `record: true`: the first caller to join starts the recording.
+    await record.auto_start(core, conference_id)
 
 
 async def refuse_full(core: EngineCore, channel_id: str, timeout: float = 8.0) -> None:

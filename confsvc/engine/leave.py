@@ -12,10 +12,11 @@ log = structlog.get_logger(__name__)
 S = ConferencecallStatus
 
 
-async def leaving(core: EngineCore, call_id: str, *, hangup: bool) -> None:
+async def leaving(core: EngineCore, channel_id: str, *, hangup: bool) -> None:
     """The caller is on its way out. hangup: it left the bridge without hanging up (someone
     removed it): a dial-in caller outside its room has nowhere to be, so end the call."""
-    call = await core.store.get_conferencecall(call_id)
+    call_id = core.channels.get(channel_id)
+    call = await core.store.get_conferencecall(call_id) if call_id else None
     if call is None or not call.is_kickable:
         return
     call, _ = call.leaving(core.now())  # the channel is already going: no eject needed
@@ -24,9 +25,10 @@ async def leaving(core: EngineCore, call_id: str, *, hangup: bool) -> None:
         await core.hangup(call.reference_id)
 
 
-async def leaved(core: EngineCore, call_id: str) -> None:
+async def leaved(core: EngineCore, channel_id: str) -> None:
     """The channel has left Stasis for good."""
-    call = await core.store.get_conferencecall(call_id)
+    call_id = core.channels.get(channel_id)
+    call = await core.store.get_conferencecall(call_id) if call_id else None
     if call is None:
         return
     core.untrack(call)

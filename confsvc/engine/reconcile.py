@@ -10,7 +10,7 @@ import structlog
 
 from confsvc.ari import AriConflict, AriError, Bridge, Channel
 from confsvc.domain import Conference, ConferencecallStatus, ConferenceStatus, create_conferencecall
-from confsvc.engine import join, leave
+from confsvc.engine import join, leave, record
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
@@ -46,8 +46,14 @@ async def reconcile(core: EngineCore) -> None:
             from confsvc.engine.router import resolve_room
 
             conf = await resolve_room(core, room)
-            if conf is not None:
+            if conf is None:
+                await core.hangup(ch.id, join.REFUSE_UNKNOWN)  # as a live StasisStart would
+            else:
+                core.admitting[ch.id] = conf.id
                 core.lanes.fire(conf.id, lambda c=conf, ch=ch: join.admit(core, c.id, ch), "adopt")
+    # Recordings after conferences: a re-created bridge has no live recording, so the
+    # recording it had is finalized from what Asterisk stored.
+    await record.reconcile(core)
     await core.lanes.drain()
     log.info("reconciled", bridges=len(bridges), channels=len(channels))
 

@@ -11,11 +11,14 @@ from confsvc.ari import (
     ChannelLeftBridge,
     Event,
     PlaybackFinished,
+    RecordingFailed,
+    RecordingFinished,
+    RecordingStarted,
     StasisEnd,
     StasisStart,
 )
 from confsvc.domain import Conference, DomainError, is_valid_room
-from confsvc.engine import commands, join, leave
+from confsvc.engine import commands, join, leave, record
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
@@ -29,24 +32,17 @@ async def route(core: EngineCore, event: Event) -> None:
             cid, ch = event.bridge.id, channel.id
             core.lanes.fire(cid, lambda: join.entered_bridge(core, cid, ch), "entered")
         case ChannelLeftBridge():
-            call_id = core.channels.get(event.channel.id)
-            if call_id is not None:
-                lane = core.call_conference[call_id]
-                core.lanes.fire(
-                    lane, lambda: leave.leaving(core, call_id, hangup=True), "left bridge"
-                )
+            route_leave(core, event.channel.id, "left bridge")
         case ChannelHangupRequest():
-            call_id = core.channels.get(event.channel.id)
-            if call_id is not None:
-                lane = core.call_conference[call_id]
-                core.lanes.fire(lane, lambda: leave.leaving(core, call_id, hangup=False), "hangup")
+            route_leave(core, event.channel.id, "hangup")
         case StasisEnd():
-            call_id = core.channels.get(event.channel.id)
-            if call_id is not None:
-                lane = core.call_conference[call_id]
-                core.lanes.fire(lane, lambda: leave.leaved(core, call_id), "stasis end")
+            route_leave(core, event.channel.id, "stasis end")
         case PlaybackFinished():
             core.playback_finished(event.playback.id)
+        case RecordingStarted():
+            log.info("asterisk is recording", recording=event.recording.name)
+        case RecordingFinished() | RecordingFailed():
+            await recording_ended(core, event)
         case _:
             pass
 
@@ -61,7 +57,36 @@ async def stasis_start(core: EngineCore, event: StasisStart) -> None:
         log.info("dialled room not found", room=room, channel=channel.id)
         await core.hangup(channel.id, join.REFUSE_UNKNOWN)
         return
+    # Known before the admission runs, so a hangup racing it is routed to the same lane
+    # (and handled after it) instead of being dropped.
+    core.admitting[channel.id] = conf.id
     core.lanes.fire(conf.id, lambda: join.admit(core, conf.id, channel), "admit")
+
+
+def route_leave(core: EngineCore, channel_id: str, kind: str) -> None:
+    """Leave events name only the channel: find its lane; the call is looked up in it."""
+    lane = core.lane_of_channel(channel_id)
+    if lane is None:
+        return
+    if kind == "stasis end":
+        core.lanes.fire(lane, lambda: leave.leaved(core, channel_id), kind)
+    else:
+        hangup = kind == "left bridge"
+        core.lanes.fire(lane, lambda: leave.leaving(core, channel_id, hangup=hangup), kind)
+
+
+async def recording_ended(core: EngineCore, event: RecordingFinished | RecordingFailed) -> None:
+    """The recording's name is our recording id; its conference's lane finalizes it."""
+    rec = await core.store.get_recording(event.recording.name)
+    if rec is None:
+        return  # not one of ours (or deleted meanwhile)
+    failed = isinstance(event, RecordingFailed)
+    ended_at = record.ari_time(event.timestamp)
+
+    async def work() -> None:
+        await record.finalize(core, rec.id, failed=failed, ended_at=ended_at)
+
+    core.lanes.fire(rec.conference_id, work, "recording ended")
 
 
 async def resolve_room(core: EngineCore, room: str) -> Conference | None:

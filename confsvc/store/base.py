@@ -5,7 +5,8 @@ Contract shared by all implementations:
 - Models in, models out (confsvc.domain); the store never applies domain rules except the
   one it alone can enforce atomically: a room is unique per customer among live
   (not terminated) conferences -> RoomTaken.
-- Nothing is ever deleted: leaved calls and terminated conferences stay queryable.
+- Nothing is ever deleted: leaved calls and terminated conferences stay queryable. The one
+  exception is a recording, which its owner may delete (DELETE /v1/recordings/{id}).
 - `transaction()` groups writes atomically. Inside `async with store.transaction():` the
   ordinary methods (save_*, get_*, list_*) of the same store join the transaction when
   called from the task that opened it; other tasks wait for it to finish (writes) or see
@@ -26,6 +27,7 @@ from confsvc.domain.conference import Conference, ConferenceStatus
 from confsvc.domain.conferencecall import Conferencecall, ConferencecallStatus
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso
+from confsvc.domain.recording import Recording
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -126,4 +128,31 @@ class Store(Protocol):
         self, conference_id: str | None = None
     ) -> list[Conferencecall]:
         """Not leaved, oldest first (join order)."""
+        ...
+
+    # --- recordings ------------------------------------------------------------------
+
+    async def save_recording(self, rec: Recording) -> None:
+        """Insert or replace by id (upsert)."""
+        ...
+
+    async def get_recording(self, id: str, customer_id: str | None = None) -> Recording | None:
+        """None when missing or owned by another customer (when customer_id is given)."""
+        ...
+
+    async def list_recordings(
+        self,
+        customer_id: str,
+        *,
+        conference_id: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> tuple[list[Recording], str | None]: ...
+
+    async def delete_recording(self, id: str) -> None:
+        """Remove the row (no-op when missing)."""
+        ...
+
+    async def list_active_recordings(self) -> list[Recording]:
+        """All tenants, status recording, oldest first (reconciliation)."""
         ...

@@ -34,6 +34,7 @@ from confsvc.store.base import (
     decode_page_token,
     encode_page_token,
 )
+from confsvc.store.sqlite_recordings import RECORDINGS_SCHEMA, SqliteRecordings
 
 # Each migration is (version, statements); append new ones, never edit applied ones.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -87,12 +88,21 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
                 ON conferencecalls (conference_id) WHERE status != 'leaved'""",
         ],
     ),
+    (
+        2,
+        [
+            "ALTER TABLE conferences ADD COLUMN record INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE conferences ADD COLUMN record_format TEXT NOT NULL DEFAULT 'wav'",
+            *RECORDINGS_SCHEMA,
+        ],
+    ),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 _CONF_COLS = (
     "id, customer_id, type, status, name, detail, room, timeout, max_participants, data, "
-    "conferencecall_ids, recording_id, recording_ids, tm_create, tm_update, tm_delete"
+    "record, record_format, conferencecall_ids, recording_id, recording_ids, tm_create, "
+    "tm_update, tm_delete"
 )
 _CALL_COLS = (
     "id, customer_id, conference_id, reference_type, reference_id, status, caller_number, "
@@ -115,7 +125,9 @@ def _upsert(table: str, cols: str) -> str:
 
 _UPSERT_CONF = _upsert("conferences", _CONF_COLS)
 _UPSERT_CALL = _upsert("conferencecalls", _CALL_COLS)
-_INSERT_CONF = f"INSERT INTO conferences ({_CONF_COLS}) VALUES ({', '.join('?' * 16)})"
+_INSERT_CONF = (
+    f"INSERT INTO conferences ({_CONF_COLS}) VALUES ({', '.join('?' * len(_split(_CONF_COLS)))})"
+)
 
 
 # --- row <-> model -----------------------------------------------------------------------
@@ -183,8 +195,9 @@ class _Tx:
 _CURRENT_TX: ContextVar[_Tx | None] = ContextVar("confsvc_store_tx", default=None)
 
 
-class SqliteStore:
-    """`Store` on one SQLite file. Use `await open()`/`close()` or `async with`."""
+class SqliteStore(SqliteRecordings):
+    """`Store` on one SQLite file. Use `await open()`/`close()` or `async with`. The
+    recording methods come from SqliteRecordings (sqlite_recordings.py)."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)

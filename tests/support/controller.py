@@ -33,6 +33,7 @@ class Controller:
         self.env = {
             **runtime.env,
             "CONFSVC_DB_PATH": str(workdir / "confsvc.sqlite3"),
+            "CONFSVC_DATA_DIR": str(workdir / "data"),
             "CONFSVC_TOKENS": ",".join(f"{t}:{c}" for t, c in TOKENS.items()),
             "CONFSVC_AUTO_CREATE_CUSTOMER": "tenant-a",
             "CONFSVC_LOG_FORMAT": "json",

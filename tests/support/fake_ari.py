@@ -8,7 +8,11 @@ to keep a kicked call in `leaving`."""
 
 from __future__ import annotations
 
+import array
+import io
 import itertools
+import math
+import wave
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,13 +23,17 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from confsvc.api import create_app
 from confsvc.ari import (
+    AriConflict,
     AriNotFound,
     AriUnavailable,
     Bridge,
     Channel,
     ChannelEnteredBridge,
     ChannelLeftBridge,
+    LiveRecording,
     Playback,
+    RecordingFailed,
+    RecordingFinished,
     StasisEnd,
     StasisStart,
 )
@@ -45,6 +53,13 @@ class FakeAri:
     calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = field(default_factory=list)
     bridges: dict[str, Bridge] = field(default_factory=dict)
     channels: dict[str, Channel] = field(default_factory=dict)
+    # recordings (see the recordings section below)
+    auto_finish: bool = True
+    fail_record: bool = False
+    fail_stop_recording: bool = False
+    live_recordings: dict[str, LiveRecording] = field(default_factory=dict)
+    stored_recordings: dict[str, bytes] = field(default_factory=dict)
+    recording_audio: bytes = field(default_factory=lambda: tone_wav(1.0))
 
     def _record(self, method: str, /, *args: Any, **kwargs: Any) -> None:
         self.calls.append((method, args, kwargs))
@@ -132,6 +147,113 @@ class FakeAri:
                 )
             await self.engine.handle_event(StasisEnd(type="StasisEnd", channel=channel))
 
+    # --- recordings ----------------------------------------------------------------------
+    # Live recordings by name; stopping one stores `recording_audio` under its name and
+    # (with auto_leave's sibling `auto_finish`) plays back RecordingFinished.
+
+    async def record_bridge(
+        self,
+        bridge_id: str,
+        name: str,
+        *,
+        format: str = "wav",
+        max_duration_seconds: int = 0,
+        max_silence_seconds: int = 0,
+        if_exists: str = "fail",
+        beep: bool = False,
+        terminate_on: str = "none",
+    ) -> LiveRecording:
+        self._record(
+            "record_bridge",
+            bridge_id,
+            name,
+            format=format,
+            max_duration_seconds=max_duration_seconds,
+            beep=beep,
+            if_exists=if_exists,
+        )
+        if self.fail_record:
+            raise AriUnavailable(0, "POST", f"/bridges/{bridge_id}/record", "connection refused")
+        if bridge_id not in self.bridges:
+            raise AriNotFound(404, "POST", f"/bridges/{bridge_id}/record", "Bridge not found")
+        exists = name in self.live_recordings or name in self.stored_recordings
+        if exists and if_exists == "fail":
+            raise AriConflict(409, "POST", f"/bridges/{bridge_id}/record", "Recording exists")
+        rec = LiveRecording(
+            name=name, format=format, target_uri=f"bridge:{bridge_id}", state="recording"
+        )
+        self.live_recordings[name] = rec
+        return rec
+
+    async def get_live_recording(self, name: str) -> LiveRecording:
+        self._record("get_live_recording", name)
+        try:
+            return self.live_recordings[name]
+        except KeyError:
+            raise AriNotFound(404, "GET", f"/recordings/live/{name}", "not found") from None
+
+    async def stop_live_recording(self, name: str) -> None:
+        self._record("stop_live_recording", name)
+        if self.fail_stop_recording:
+            raise AriUnavailable(0, "POST", f"/recordings/live/{name}/stop", "refused")
+        if name not in self.live_recordings:
+            raise AriNotFound(404, "POST", f"/recordings/live/{name}/stop", "not found")
+        if self.auto_finish:
+            await self.end_recording(name)
+
+    async def cancel_live_recording(self, name: str) -> None:
+        self._record("cancel_live_recording", name)
+        if self.live_recordings.pop(name, None) is None:
+            raise AriNotFound(404, "DELETE", f"/recordings/live/{name}", "not found")
+
+    async def end_recording(self, name: str, *, failed: bool = False, notify: bool = True) -> None:
+        """What Asterisk does when a recording ends (stop, max_duration, bridge gone): the
+        file is stored and RecordingFinished (or RecordingFailed) is sent. notify=False: the
+        event is lost (the controller was away)."""
+        rec = self.live_recordings.pop(name)
+        if not failed:
+            self.stored_recordings[name] = self.recording_audio
+        if notify and self.engine is not None:
+            done = rec.model_copy(update={"state": "failed" if failed else "done"})
+            event = (
+                RecordingFailed(type="RecordingFailed", recording=done)
+                if failed
+                else RecordingFinished(
+                    type="RecordingFinished",
+                    recording=done,
+                    timestamp="2030-01-01T00:00:05.000+0000",
+                )
+            )
+            await self.engine.handle_event(event)
+
+    async def stored_recording_file(self, name: str) -> bytes:
+        self._record("stored_recording_file", name)
+        try:
+            return self.stored_recordings[name]
+        except KeyError:
+            path = f"/recordings/stored/{name}/file"
+            raise AriNotFound(404, "GET", path, "not found") from None
+
+    async def delete_stored_recording(self, name: str) -> None:
+        self._record("delete_stored_recording", name)
+        if self.stored_recordings.pop(name, None) is None:
+            raise AriNotFound(404, "DELETE", f"/recordings/stored/{name}", "not found")
+
+
+def tone_wav(seconds: float = 1.0, freq: float = 440.0, rate: int = 8000) -> bytes:
+    """An 8 kHz mono 16-bit WAV, as Asterisk records one."""
+    n = int(seconds * rate)
+    samples = array.array(
+        "h", (int(12000 * math.sin(2 * math.pi * freq * i / rate)) for i in range(n))
+    )
+    buf = io.BytesIO()
+    with wave.open(buf, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(samples.tobytes())
+    return buf.getvalue()
+
 
 _channel_ids = itertools.count(1)
 
@@ -215,6 +337,7 @@ async def api_harness(
         tokens=",".join(f"{t}:{c}" for t, c in TOKENS.items()),
         sip_host=DIAL_HOST,
         auto_create_rooms=False,
+        data_dir=str(tmp_path / "data"),
     )
     ari = FakeAri()
     async with SqliteStore(tmp_path / "api.sqlite3") as store:
@@ -229,3 +352,238 @@ async def api_harness(
             await client.close()
             await engine.lanes.drain()
             await engine.close()
+
+
+# --- engine harness (tests/unit/test_engine_*.py) ---------------------------------------
+# The real Engine and SqliteStore without HTTP; ARI events are built with parse_event from
+# plain dicts, as the event stream does. Imported here, not at the top, so this block
+# stays a pure addition at the end of the file.
+
+import asyncio  # noqa: E402
+import inspect  # noqa: E402
+from collections.abc import Awaitable  # noqa: E402
+
+from confsvc.ari import AriError, Event, parse_event  # noqa: E402
+from confsvc.domain import Conference, Conferencecall  # noqa: E402
+
+APP = "confsvc"
+
+
+@dataclass
+class ScriptedAri(FakeAri):
+    """FakeAri plus the knobs engine tests need (FakeAri itself is unchanged):
+    - bridges made by create_bridge carry creator=app, as Asterisk sets it;
+    - channel_errors: get_channel raises the given error for that channel id."""
+
+    app: str = APP
+    channel_errors: dict[str, AriError] = field(default_factory=dict)
+
+    async def create_bridge(
+        self, bridge_id: str, *, type: str = "mixing", name: str | None = None
+    ) -> Bridge:
+        bridge = await super().create_bridge(bridge_id, type=type, name=name)
+        bridge.creator = self.app
+        return bridge
+
+    async def get_channel(self, channel_id: str) -> Channel:
+        error = self.channel_errors.get(channel_id)
+        if error is None:
+            return await super().get_channel(channel_id)
+        self._record("get_channel", channel_id)
+        raise error
+
+    def mark(self) -> int:
+        """A point in the call log, for `names_since`."""
+        return len(self.calls)
+
+    def names_since(self, mark: int) -> list[str]:
+        return [name for name, _, _ in self.calls[mark:]]
+
+
+def channel_json(
+    channel_id: str, room: str | None = None, *, number: str = "1001", name: str = "Alice"
+) -> dict[str, Any]:
+    """An ARI channel as JSON; with a room it sits in Stasis(confsvc,<room>) like a
+    dial-in does."""
+    data: dict[str, Any] = {
+        "id": channel_id,
+        "name": f"PJSIP/{number}-{channel_id}",
+        "state": "Ring",
+        "caller": {"name": name, "number": number},
+    }
+    if room is not None:
+        data["dialplan"] = {
+            "context": "confsvc",
+            "exten": room,
+            "priority": 2,
+            "app_name": "Stasis",
+            "app_data": f"{APP},{room}",
+        }
+    return data
+
+
+@dataclass
+class EngineHarness:
+    engine: Engine
+    store: SqliteStore
+    ari: ScriptedAri
+    settings: Settings
+    channel_data: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    async def send(self, data: dict[str, Any]) -> Event:
+        """One ARI event through the engine's router, then wait for its lane work."""
+        event = parse_event({"application": APP, **data})
+        await self.engine.handle_event(event)
+        await self.engine.lanes.drain()
+        return event
+
+    def add_channel(self, channel_id: str, room: str | None = None, **caller: str) -> Channel:
+        """A channel Asterisk has (listed by list_channels, found by get_channel)."""
+        data = channel_json(channel_id, room, **caller)
+        self.channel_data[channel_id] = data
+        channel = Channel.model_validate(data)
+        self.ari.channels[channel_id] = channel
+        return channel
+
+    async def stasis_start(
+        self, channel_id: str, room: str, *, args: list[str] | None = None, **caller: str
+    ) -> None:
+        self.add_channel(channel_id, room, **caller)
+        await self.send(
+            {
+                "type": "StasisStart",
+                "args": [room] if args is None else args,
+                "channel": self.channel_data[channel_id],
+            }
+        )
+
+    def bridge_json(self, bridge_id: str) -> dict[str, Any]:
+        bridge = self.ari.bridges.get(bridge_id)
+        return bridge.model_dump() if bridge is not None else {"id": bridge_id}
+
+    async def entered(self, channel_id: str, bridge_id: str) -> None:
+        await self.send(
+            {
+                "type": "ChannelEnteredBridge",
+                "bridge": self.bridge_json(bridge_id),
+                "channel": self.channel_data[channel_id],
+            }
+        )
+
+    async def dial_in(self, channel_id: str, room: str, **caller: str) -> Conferencecall:
+        """StasisStart + ChannelEnteredBridge: the caller ends joined."""
+        await self.stasis_start(channel_id, room, **caller)
+        conference_id = self.engine.call_conference[self.engine.channels[channel_id]]
+        await self.entered(channel_id, conference_id)
+        return await self.call_of(channel_id)
+
+    async def caller_hangs_up(self, channel_id: str) -> None:
+        """What Asterisk sends when the caller hangs up: hangup request, left bridge (when
+        in one), StasisEnd; the channel is gone from the fake afterwards."""
+        channel = self.channel_data[channel_id]
+        self.ari.channels.pop(channel_id, None)
+        await self.send({"type": "ChannelHangupRequest", "cause": 16, "channel": channel})
+        for bridge in list(self.ari.bridges.values()):
+            if channel_id in bridge.channels:
+                bridge.channels.remove(channel_id)
+                await self.send(
+                    {"type": "ChannelLeftBridge", "bridge": bridge.model_dump(), "channel": channel}
+                )
+        await self.send({"type": "StasisEnd", "channel": channel})
+
+    async def create(self, customer_id: str = "cust-a", **fields: Any) -> Conference:
+        return await self.engine.create_conference(customer_id, **fields)
+
+    async def conference(self, conference_id: str) -> Conference:
+        conf = await self.store.get_conference(conference_id)
+        assert conf is not None, conference_id
+        return conf
+
+    async def calls_of(self, channel_id: str) -> list[Conferencecall]:
+        """Every stored conferencecall of the channel, any tenant, any status."""
+        found = []
+        for conf in await self._all_conferences():
+            page, _ = await self.store.list_conferencecalls(
+                conf.customer_id, conference_id=conf.id, page_size=100
+            )
+            found += [c for c in page if c.reference_id == channel_id]
+        return found
+
+    async def call_of(self, channel_id: str) -> Conferencecall:
+        """The one stored conferencecall of the channel (fails on none or duplicates)."""
+        calls = await self.calls_of(channel_id)
+        assert len(calls) == 1, calls
+        return calls[0]
+
+    async def _all_conferences(self) -> list[Conference]:
+        out: list[Conference] = []
+        for customer in sorted(self._customers):
+            page, _ = await self.store.list_conferences(customer, page_size=100)
+            out += page
+        return out
+
+    @property
+    def _customers(self) -> set[str]:
+        return {*TOKENS.values(), self.settings.auto_create_customer}
+
+    async def snapshot(self) -> list[dict[str, Any]]:
+        """Every conference of every known tenant with its calls, for before/after checks."""
+        out = []
+        for conf in await self._all_conferences():
+            calls, _ = await self.store.list_conferencecalls(
+                conf.customer_id, conference_id=conf.id, page_size=100
+            )
+            out.append(
+                {
+                    "conference": conf.model_dump(exclude={"tm_update"}),
+                    "calls": [c.model_dump(exclude={"tm_update"}) for c in calls],
+                }
+            )
+        return out
+
+    async def restart(self) -> Engine:
+        """A new Engine on the same store and fake (the old one closed): its maps and
+        timers are empty, as after a controller restart."""
+        await self.engine.lanes.drain()
+        await self.engine.close()
+        self.engine = Engine(self.settings, self.store, self.ari)  # type: ignore[arg-type]
+        self.ari.engine = self.engine
+        return self.engine
+
+
+@asynccontextmanager
+async def engine_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[EngineHarness]:
+    """settings: Settings overrides (e.g. auto_create_rooms=True)."""
+    config = Settings(
+        **{
+            "tokens": ",".join(f"{t}:{c}" for t, c in TOKENS.items()),
+            "sip_host": DIAL_HOST,
+            "ari_app": APP,
+            "auto_create_rooms": False,
+            "auto_create_customer": "dev",
+            **settings,
+        }
+    )
+    ari = ScriptedAri()
+    async with SqliteStore(tmp_path / "engine.sqlite3") as store:
+        engine = Engine(config, store, ari)  # type: ignore[arg-type]
+        ari.engine = engine
+        harness = EngineHarness(engine, store, ari, config)
+        try:
+            yield harness
+        finally:
+            await harness.engine.lanes.drain()
+            await harness.engine.close()
+
+
+async def eventually(
+    check: Callable[[], bool | Awaitable[bool]], timeout: float = 1.0, step: float = 0.005
+) -> None:
+    """Poll check() (plain or async) until it is true; AssertionError after timeout. For
+    what runs outside the lanes (timers, the 'conference full' prompt)."""
+    for _ in range(max(1, int(timeout / step))):
+        result = check()
+        if await result if inspect.isawaitable(result) else result:
+            return
+        await asyncio.sleep(step)
+    raise AssertionError(f"not true within {timeout} s: {check}")

@@ -333,6 +333,12 @@ async def test_openapi_lists_every_route(api: ApiHarness) -> None:
         ("get", "/v1/conferencecalls"),
         ("get", "/v1/conferencecalls/{id}"),
         ("delete", "/v1/conferencecalls/{id}"),
+        ("post", "/v1/conferences/{id}/recording_start"),
+        ("post", "/v1/conferences/{id}/recording_stop"),
+        ("get", "/v1/recordings"),
+        ("get", "/v1/recordings/{id}"),
+        ("get", "/v1/recordings/{id}/file"),
+        ("delete", "/v1/recordings/{id}"),
         ("get", "/health"),
         ("get", "/v1/openapi.json"),
     }

@@ -360,6 +360,8 @@ def test_to_json_shape() -> None:
         "timeout": 0,
         "max_participants": 20,
         "data": {"k": "v"},
+        "record": False,
+        "record_format": "wav",
         "conferencecall_ids": [],
         "recording_id": None,
         "recording_ids": [],

@@ -1,0 +1,348 @@
+"""Recording a conference's mixed audio.
+
+    recording_start (API) or first join of a `record: true` conference
+        -> Recording row (status recording), POST /bridges/{id}/record (name = recording id,
+           always WAV), conference.recording_id set                -> recording_started
+    recording_stop (API), conference termination (StopRecording effect), or Asterisk's own
+    max_duration
+        -> POST /recordings/live/{name}/stop; conference.recording_id cleared
+    RecordingFinished (ARI event, routed into the conference's lane)
+        -> GET /recordings/stored/{name}/file, WAV kept or encoded to MP3, written under
+           <data_dir>/recordings/, finished, Asterisk's copy deleted -> recording_finished
+    RecordingFailed, or no file to fetch -> failed               -> recording_finished
+
+Everything that changes a conference or its recordings runs in the conference's lane.
+After a (re)connect `reconcile` compares active recordings with Asterisk's live ones: still
+live -> nothing to do (the recording went on without us); gone -> finalized from the stored
+file, exactly as if its RecordingFinished had been seen."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import datetime
+
+import structlog
+
+from confsvc.ari import AriError, AriNotFound, AriUnavailable
+from confsvc.domain import (
+    Conference,
+    ConferenceStatus,
+    DomainError,
+    Recording,
+    create_recording,
+)
+from confsvc.domain.recording import (
+    epoch_ms,
+    validate_beep,
+    validate_format,
+    validate_max_duration,
+)
+from confsvc.engine import audio
+from confsvc.engine.commands import owned_conference
+from confsvc.engine.core import EngineCore
+from confsvc.engine.errors import AsteriskUnavailable, NotFound
+from confsvc.events import emit
+
+log = structlog.get_logger(__name__)
+
+# The recordings collection of the HTTP API; download_url = RECORDINGS_URL/{id}/file.
+RECORDINGS_URL = "/v1/recordings"
+# How long recording_stop waits for the file to be finalized before answering anyway.
+STOP_WAIT_SECONDS = 15.0
+# ARI live recording states in which Asterisk is still writing the file.
+LIVE_STATES = frozenset({"queued", "recording", "paused"})
+
+
+def to_json(rec: Recording) -> dict[str, object]:
+    return rec.to_json(RECORDINGS_URL)
+
+
+# --- start -----------------------------------------------------------------------------
+
+
+async def start(
+    core: EngineCore,
+    customer_id: str,
+    conference_id: str,
+    *,
+    format: str = "wav",
+    max_duration: int = 0,
+    beep: bool = False,
+) -> Conference:
+    """POST /conferences/{id}/recording_start. 422 for bad values (before anything else),
+    404 for another tenant's conference, 409 unless progressing without a recording."""
+    fmt = validate_format(format)
+    max_duration = validate_max_duration(max_duration)
+    beep = validate_beep(beep)
+    await owned_conference(core, customer_id, conference_id)
+
+    async def do() -> Conference:
+        conf = await owned_conference(core, customer_id, conference_id)
+        return await begin(core, conf, fmt, max_duration=max_duration, beep=beep)
+
+    return await core.lanes.run(conference_id, do)
+
+
+async def begin(
+    core: EngineCore, conf: Conference, fmt: str, *, max_duration: int = 0, beep: bool = False
+) -> Conference:
+    """Inside the conference's lane. The domain refuses first (nothing written, no ARI
+    call); the recording row is stored before the POST so that its events, racing the
+    reply, find it; if Asterisk refuses, the row goes again and nothing has changed."""
+    now = core.now()
+    rec = create_recording(
+        customer_id=conf.customer_id,
+        conference_id=conf.id,
+        now=now,
+        format=fmt,
+        max_duration=max_duration,
+        beep=beep,
+    )
+    started, effects = conf.recording_started(rec.id, now)
+    await core.store.save_recording(rec)
+    try:
+        await core.ari.record_bridge(
+            conf.id,
+            rec.id,
+            format="wav",  # always: the controller makes mp3 itself (format_mp3 only reads)
+            max_duration_seconds=max_duration,
+            beep=beep,
+            if_exists="fail",
+        )
+    except AriError as exc:
+        if isinstance(exc, AriUnavailable):  # it may have started before the error
+            with contextlib.suppress(AriError):
+                await core.ari.cancel_live_recording(rec.id)
+        await core.store.delete_recording(rec.id)
+        raise AsteriskUnavailable(f"could not start the recording: {exc}") from exc
+    await core.save(started)
+    await core.apply(effects)
+    log.info("recording started", conference=conf.id, recording=rec.id, format=rec.format.value)
+    emit("recording_started", rec.customer_id, to_json(rec))
+    return started
+
+
+async def auto_start(core: EngineCore, conference_id: str) -> None:
+    """A caller joined (inside the lane): start the `record: true` recording once."""
+    conf = await core.store.get_conference(conference_id)
+    if conf is None or not conf.wants_auto_record:
+        return
+    try:
+        await begin(core, conf, conf.record_format.value)
+    except DomainError as exc:
+        # Not started: the next joining caller (or a reconcile) tries again.
+        log.warning("auto-record did not start", conference=conference_id, error=exc.message)
+
+
+# --- stop ------------------------------------------------------------------------------
+
+
+async def stop(core: EngineCore, customer_id: str, conference_id: str) -> Conference:
+    """POST /conferences/{id}/recording_stop: 409 when no recording is active. Answers once
+    the file is finalized (or after STOP_WAIT_SECONDS, when it is finalized later)."""
+    await owned_conference(core, customer_id, conference_id)
+    waiters: list[asyncio.Future[None]] = []
+
+    async def do() -> None:
+        conf = await owned_conference(core, customer_id, conference_id)
+        rec_id = conf.check_recording_active()
+        waiter = core.expect_recording(rec_id)
+        waiters.append(waiter)
+        try:
+            await stop_inside_lane(core, conf.id, rec_id, strict=True)
+        except BaseException:
+            waiter.cancel()
+            raise
+
+    await core.lanes.run(conference_id, do)
+    for waiter in waiters:
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(waiter, STOP_WAIT_SECONDS)
+    conf = await core.store.get_conference(conference_id, customer_id)
+    if conf is None:
+        raise NotFound("conference", conference_id)
+    return conf
+
+
+async def stop_inside_lane(
+    core: EngineCore, conference_id: str, recording_id: str, *, strict: bool
+) -> None:
+    """Ask Asterisk to stop (its RecordingFinished finalizes), and clear the conference's
+    recording_id now. strict (the API): an unreachable Asterisk is a 503 with nothing
+    changed; otherwise (termination) it is logged and reconcile stops it later."""
+    rec = await core.store.get_recording(recording_id)
+    if rec is None or not rec.is_active:
+        await _clear(core, conference_id, recording_id)
+        core.recording_done(recording_id)
+        return
+    try:
+        await core.ari.stop_live_recording(rec.id)
+    except AriNotFound:
+        # Not live any more (it ended while we were away, or Asterisk restarted):
+        # finalize from what Asterisk stored.
+        await finalize(core, rec.id)
+        return
+    except AriError as exc:
+        if strict:
+            raise AsteriskUnavailable(f"could not stop the recording: {exc}") from exc
+        log.warning("recording not stopped", recording=rec.id, error=str(exc))
+        return
+    await _clear(core, conference_id, recording_id)
+    log.info("recording stopping", conference=conference_id, recording=rec.id)
+
+
+async def _clear(core: EngineCore, conference_id: str, recording_id: str) -> None:
+    conf = await core.store.get_conference(conference_id)
+    if conf is None:
+        return
+    cleared, _ = conf.recording_stopped(recording_id, core.now())
+    if cleared is not conf:
+        await core.save(cleared)
+
+
+# --- finished / failed -----------------------------------------------------------------
+
+
+def ari_time(timestamp: str | None) -> datetime | None:
+    """ARI event timestamps look like 2024-05-01T10:00:00.123+0000."""
+    if not timestamp:
+        return None
+    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
+        with contextlib.suppress(ValueError):
+            return datetime.strptime(timestamp, fmt)
+    return None
+
+
+async def finalize(
+    core: EngineCore,
+    recording_id: str,
+    *,
+    failed: bool = False,
+    ended_at: datetime | None = None,
+) -> None:
+    """Inside the conference's lane: RecordingFinished/Failed, or a recording found gone
+    by stop or reconcile. Idempotent (a second call for a final recording does nothing)."""
+    rec = await core.store.get_recording(recording_id)
+    if rec is None or not rec.is_active:
+        core.recording_done(recording_id)
+        return
+    now = core.now()
+    if failed:
+        log.warning("recording failed in Asterisk", recording=rec.id)
+        rec = rec.fail(now)
+    else:
+        try:
+            raw = await core.ari.stored_recording_file(rec.id)
+        except AriNotFound:
+            log.warning("recording has no stored file in Asterisk", recording=rec.id)
+            rec = rec.fail(now)
+        except AriError as exc:
+            # Still `recording`: a later stop, event or reconcile finalizes it.
+            log.warning("recording file not fetched", recording=rec.id, error=str(exc))
+            core.recording_done(rec.id)
+            return
+        else:
+            rec = await _store_file(core, rec, raw, ended_at)
+    conf = await core.store.get_conference(rec.conference_id)
+    if conf is not None:
+        conf, _ = conf.recording_stopped(rec.id, now)
+    async with core.store.transaction() as tx:
+        await tx.save_recording(rec)
+        if conf is not None:
+            await tx.save_conference(conf)
+    # Our copy is the one served; Asterisk's spool keeps nothing it does not need.
+    with contextlib.suppress(AriNotFound):
+        try:
+            await core.ari.delete_stored_recording(rec.id)
+        except AriError as exc:
+            log.warning("stored recording not deleted", recording=rec.id, error=str(exc))
+    log.info(
+        "recording finalized",
+        conference=rec.conference_id,
+        recording=rec.id,
+        status=rec.status.value,
+        duration_ms=rec.duration_ms,
+        size_bytes=rec.size_bytes,
+    )
+    emit("recording_finished", rec.customer_id, to_json(rec))
+    core.recording_done(rec.id)
+
+
+async def _store_file(
+    core: EngineCore, rec: Recording, raw: bytes, ended_at: datetime | None
+) -> Recording:
+    """WAV from Asterisk -> our file (format conversion off the event loop)."""
+    now = core.now()
+    try:
+        data, duration_ms = await asyncio.to_thread(audio.convert, raw, rec.format.value)
+        path = core.settings.recordings_dir / rec.filename
+        await asyncio.to_thread(audio.write_atomic, path, data)
+    except (audio.BadAudio, OSError) as exc:
+        log.error("recording file not stored", recording=rec.id, error=str(exc))
+        return rec.fail(now)
+    end_ms = epoch_ms(ended_at) if ended_at is not None else None
+    return rec.finish(now, duration_ms=duration_ms, size_bytes=len(data), end_ms=end_ms)
+
+
+# --- delete ----------------------------------------------------------------------------
+
+
+async def delete(core: EngineCore, customer_id: str, recording_id: str) -> Recording:
+    """DELETE /recordings/{id}: the row and the file; 409 while it is being recorded."""
+    rec = await core.store.get_recording(recording_id, customer_id)
+    if rec is None:
+        raise NotFound("recording", recording_id)
+
+    async def do() -> Recording:
+        current = await core.store.get_recording(recording_id, customer_id)
+        if current is None:
+            raise NotFound("recording", recording_id)
+        current.check_deletable()
+        await core.store.delete_recording(current.id)
+        await asyncio.to_thread(audio.remove, core.settings.recordings_dir / current.filename)
+        log.info("recording deleted", recording=current.id)
+        return current
+
+    return await core.lanes.run(rec.conference_id, do)
+
+
+# --- reconcile -------------------------------------------------------------------------
+
+
+async def reconcile(core: EngineCore) -> None:
+    """After a (re)connect: each active recording, in its conference's lane."""
+    for rec in await core.store.list_active_recordings():
+
+        async def fix(rec_id: str = rec.id) -> None:
+            await reconcile_one(core, rec_id)
+
+        core.lanes.fire(rec.conference_id, fix, "reconcile recording")
+
+
+async def reconcile_one(core: EngineCore, recording_id: str) -> None:
+    rec = await core.store.get_recording(recording_id)
+    if rec is None or not rec.is_active:
+        return
+    try:
+        live = await core.ari.get_live_recording(rec.id)
+    except AriNotFound:
+        live = None
+    except AriError as exc:
+        log.warning("live recording not checked", recording=rec.id, error=str(exc))
+        return
+    if live is not None and live.state in LIVE_STATES:
+        conf = await core.store.get_conference(rec.conference_id)
+        if (
+            conf is None
+            or conf.status is not ConferenceStatus.PROGRESSING
+            or conf.recording_id != rec.id
+        ):
+            # Its conference ended (or stopped it) while we were away: stop it now.
+            log.info("stopping a recording left running", recording=rec.id)
+            await stop_inside_lane(core, rec.conference_id, rec.id, strict=False)
+        else:
+            log.info("recording still live", recording=rec.id, conference=rec.conference_id)
+        return
+    log.info("recording ended while away: finalizing", recording=rec.id)
+    await finalize(core, rec.id, failed=live is not None and live.state == "failed")

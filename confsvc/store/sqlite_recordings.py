@@ -1,0 +1,130 @@
+"""The recordings part of `SqliteStore` (a mixin, kept apart so sqlite.py stays readable).
+
+Uses the store's plumbing (_write, _fetch, _page), so recording methods join a
+`transaction()` like every other method. Same text formats as sqlite.py."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from confsvc.domain.ids import from_iso, to_iso
+from confsvc.domain.recording import Recording, RecordingStatus
+from confsvc.store.base import DEFAULT_PAGE_SIZE
+
+# Migration 2 (with the conference columns in sqlite.py): the recordings table.
+RECORDINGS_SCHEMA: list[str] = [
+    """CREATE TABLE recordings (
+        id TEXT PRIMARY KEY,
+        customer_id TEXT NOT NULL,
+        conference_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        format TEXT NOT NULL,
+        max_duration INTEGER NOT NULL,
+        beep INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER,
+        size_bytes INTEGER NOT NULL,
+        tm_create TEXT NOT NULL,
+        tm_update TEXT
+    )""",
+    """CREATE INDEX ix_recordings_customer_page
+        ON recordings (customer_id, tm_create DESC, id DESC)""",
+    """CREATE INDEX ix_recordings_conference
+        ON recordings (conference_id, tm_create)""",
+    """CREATE INDEX ix_recordings_active
+        ON recordings (status) WHERE status = 'recording'""",
+]
+
+_REC_COLS = (
+    "id, customer_id, conference_id, status, format, max_duration, beep, duration_ms, "
+    "start_ms, end_ms, size_bytes, tm_create, tm_update"
+)
+_NAMES = [c.strip() for c in _REC_COLS.split(",")]
+_UPSERT_REC = (
+    f"INSERT INTO recordings ({_REC_COLS}) VALUES ({', '.join('?' for _ in _NAMES)}) "
+    "ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _NAMES if c != "id")
+)
+_TIME_COLS = frozenset({"tm_create", "tm_update"})
+
+
+def _rec_params(rec: Recording) -> list[Any]:
+    out: list[Any] = []
+    for col in _NAMES:
+        value = getattr(rec, col)
+        if col in _TIME_COLS:
+            value = to_iso(value)
+        elif col in ("status", "format"):
+            value = value.value
+        elif col == "beep":
+            value = int(value)
+        out.append(value)
+    return out
+
+
+def _rec_from_row(r: sqlite3.Row) -> Recording:
+    fields = {k: (from_iso(r[k]) if k in _TIME_COLS else r[k]) for k in r.keys()}
+    fields["beep"] = bool(fields["beep"])
+    return Recording.model_validate(fields)
+
+
+class SqliteRecordings:
+    """Recording methods of SqliteStore."""
+
+    if TYPE_CHECKING:
+
+        async def _write(self, sql: str, params: Sequence[Any]) -> None: ...
+
+        async def _fetch(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]: ...
+
+        async def _page(
+            self,
+            table: str,
+            cols: str,
+            where: list[str],
+            params: list[Any],
+            page_size: int,
+            page_token: str | None,
+        ) -> tuple[list[sqlite3.Row], str | None]: ...
+
+    async def save_recording(self, rec: Recording) -> None:
+        await self._write(_UPSERT_REC, _rec_params(rec))
+
+    async def get_recording(self, id: str, customer_id: str | None = None) -> Recording | None:
+        sql = f"SELECT {_REC_COLS} FROM recordings WHERE id = ?"
+        params: list[Any] = [id]
+        if customer_id is not None:
+            sql += " AND customer_id = ?"
+            params.append(customer_id)
+        rows = await self._fetch(sql, params)
+        return _rec_from_row(rows[0]) if rows else None
+
+    async def list_recordings(
+        self,
+        customer_id: str,
+        *,
+        conference_id: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> tuple[list[Recording], str | None]:
+        where = ["customer_id = ?"]
+        params: list[Any] = [customer_id]
+        if conference_id is not None:
+            where.append("conference_id = ?")
+            params.append(conference_id)
+        rows, token = await self._page(
+            "recordings", _REC_COLS, where, params, page_size, page_token
+        )
+        return [_rec_from_row(r) for r in rows], token
+
+    async def delete_recording(self, id: str) -> None:
+        await self._write("DELETE FROM recordings WHERE id = ?", (id,))
+
+    async def list_active_recordings(self) -> list[Recording]:
+        rows = await self._fetch(
+            f"SELECT {_REC_COLS} FROM recordings WHERE status = ? ORDER BY tm_create, id",
+            (RecordingStatus.RECORDING.value,),
+        )
+        return [_rec_from_row(r) for r in rows]
