@@ -5,6 +5,7 @@ COPY pyproject.toml README.md ./
 COPY confsvc/ confsvc/
 COPY asterisk/defaults.env asterisk/defaults.env
 RUN pip install --no-cache-dir .
-ENV CONFSVC_DB_PATH=/var/lib/confsvc-data/confsvc.sqlite3
+ENV CONFSVC_DB_PATH=/var/lib/confsvc-data/confsvc.sqlite3 \
+    CONFSVC_DATA_DIR=/var/lib/confsvc-data/data
 VOLUME /var/lib/confsvc-data
 CMD ["confsvc", "serve"]

@@ -10,7 +10,7 @@ length of the stored audio, size_bytes the size of the stored file (0 until fini
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -74,6 +74,14 @@ class Recording(BaseModel):
     @property
     def content_type(self) -> str:
         return CONTENT_TYPES[self.format]
+
+    @property
+    def deadline(self) -> datetime | None:
+        """When max_duration is reached (None: until stopped)."""
+        if self.max_duration <= 0:
+            return None
+        start = datetime.fromtimestamp(self.start_ms / 1000, UTC)
+        return start + timedelta(seconds=self.max_duration)
 
     def _refuse(self, action: str, detail: str = "") -> InvalidTransition:
         return InvalidTransition("recording", self.status.value, action, detail)

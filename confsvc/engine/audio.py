@@ -118,9 +118,19 @@ def encode_mp3(pcm: Pcm) -> bytes:
     return bytes(out)
 
 
-def convert(raw_wav: bytes, fmt: str) -> tuple[bytes, int]:
-    """(file bytes in `fmt`, duration in ms) from the WAV Asterisk recorded."""
-    pcm = parse_wav(raw_wav)
+def truncate(pcm: Pcm, max_ms: int) -> Pcm:
+    """At most max_ms of audio (0: all of it)."""
+    if max_ms <= 0 or pcm.duration_ms <= max_ms:
+        return pcm
+    frames = pcm.rate * max_ms // 1000
+    keep = frames * pcm.channels * pcm.sample_width
+    return Pcm(pcm.rate, pcm.channels, pcm.sample_width, pcm.data[:keep])
+
+
+def convert(raw_wav: bytes, fmt: str, max_ms: int = 0) -> tuple[bytes, int]:
+    """(file bytes in `fmt`, duration in ms) from the WAV Asterisk recorded, cut to at
+    most max_ms (0: no limit)."""
+    pcm = truncate(parse_wav(raw_wav), max_ms)
     if fmt == "mp3":
         return encode_mp3(pcm), pcm.duration_ms
     if fmt == "wav":

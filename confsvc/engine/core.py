@@ -41,6 +41,10 @@ class EngineCore:
         self.ari = ari
         self.lanes = Dispatcher()
         self.timers = Timers(self._timer_expired)
+        # max_duration of recordings, keyed by recording id (Asterisk's own limit only
+        # checks whole seconds, so it can overrun by up to a second; this one is on time).
+        self.recording_timers = Timers(self._recording_timer_expired)
+        self.recording_conference: dict[str, str] = {}  # recording id -> its lane
         # channel id -> conferencecall id, for events that name only the channel.
         self.channels: dict[str, str] = {}
         # conferencecall id -> conference id (the lane of a call's events).
@@ -153,6 +157,29 @@ class EngineCore:
         await self.save(None, call)
         await self.apply(effects)
         return call
+
+    def arm_recording_timer(
+        self, recording_id: str, conference_id: str, deadline: datetime | None
+    ) -> None:
+        if deadline is None:
+            self.cancel_recording_timer(recording_id)
+            return
+        self.recording_conference[recording_id] = conference_id
+        self.recording_timers.arm(recording_id, deadline)
+
+    def cancel_recording_timer(self, recording_id: str) -> None:
+        self.recording_timers.cancel(recording_id)
+        self.recording_conference.pop(recording_id, None)
+
+    def _recording_timer_expired(self, recording_id: str) -> None:
+        from confsvc.engine.record import max_duration_reached
+
+        conference_id = self.recording_conference.pop(recording_id, None)
+        if conference_id is None:
+            return
+        self.lanes.fire(
+            conference_id, lambda: max_duration_reached(self, recording_id), "max_duration"
+        )
 
     def _timer_expired(self, conference_id: str) -> None:
         from confsvc.engine.commands import terminate_by_timeout

@@ -33,6 +33,7 @@ class Engine(EngineCore):
             with contextlib.suppress(asyncio.CancelledError):
                 await self._health_task
         self.timers.close()
+        self.recording_timers.close()
         for task in list(self.background):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)

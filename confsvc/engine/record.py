@@ -88,8 +88,10 @@ async def begin(
     core: EngineCore, conf: Conference, fmt: str, *, max_duration: int = 0, beep: bool = False
 ) -> Conference:
     """Inside the conference's lane. The domain refuses first (nothing written, no ARI
-    call); the recording row is stored before the POST so that its events, racing the
-    reply, find it; if Asterisk refuses, the row goes again and nothing has changed."""
+    call); the recording and the conference's recording_id are stored before the POST (one
+    transaction) so that its events, racing the reply, find them, and a crash right after
+    the POST leaves a recording that reconcile knows; if Asterisk refuses, both are undone
+    and nothing has changed."""
     now = core.now()
     rec = create_recording(
         customer_id=conf.customer_id,
@@ -100,7 +102,9 @@ async def begin(
         beep=beep,
     )
     started, effects = conf.recording_started(rec.id, now)
-    await core.store.save_recording(rec)
+    async with core.store.transaction() as tx:
+        await tx.save_recording(rec)
+        await tx.save_conference(started)
     try:
         await core.ari.record_bridge(
             conf.id,
@@ -114,10 +118,12 @@ async def begin(
         if isinstance(exc, AriUnavailable):  # it may have started before the error
             with contextlib.suppress(AriError):
                 await core.ari.cancel_live_recording(rec.id)
-        await core.store.delete_recording(rec.id)
+        async with core.store.transaction() as tx:
+            await tx.delete_recording(rec.id)
+            await tx.save_conference(conf)
         raise AsteriskUnavailable(f"could not start the recording: {exc}") from exc
-    await core.save(started)
     await core.apply(effects)
+    core.arm_recording_timer(rec.id, conf.id, rec.deadline)
     log.info("recording started", conference=conf.id, recording=rec.id, format=rec.format.value)
     emit("recording_started", rec.customer_id, to_json(rec))
     return started
@@ -201,6 +207,15 @@ async def _clear(core: EngineCore, conference_id: str, recording_id: str) -> Non
         await core.save(cleared)
 
 
+async def max_duration_reached(core: EngineCore, recording_id: str) -> None:
+    """The recording's max_duration timer (in the conference's lane)."""
+    rec = await core.store.get_recording(recording_id)
+    if rec is None or not rec.is_active:
+        return
+    log.info("recording reached max_duration", recording=rec.id, seconds=rec.max_duration)
+    await stop_inside_lane(core, rec.conference_id, rec.id, strict=False)
+
+
 # --- finished / failed -----------------------------------------------------------------
 
 
@@ -227,6 +242,7 @@ async def finalize(
     if rec is None or not rec.is_active:
         core.recording_done(recording_id)
         return
+    core.cancel_recording_timer(rec.id)
     now = core.now()
     if failed:
         log.warning("recording failed in Asterisk", recording=rec.id)
@@ -275,7 +291,8 @@ async def _store_file(
     """WAV from Asterisk -> our file (format conversion off the event loop)."""
     now = core.now()
     try:
-        data, duration_ms = await asyncio.to_thread(audio.convert, raw, rec.format.value)
+        max_ms = rec.max_duration * 1000  # Asterisk may overrun it by up to a second
+        data, duration_ms = await asyncio.to_thread(audio.convert, raw, rec.format.value, max_ms)
         path = core.settings.recordings_dir / rec.filename
         await asyncio.to_thread(audio.write_atomic, path, data)
     except (audio.BadAudio, OSError) as exc:
@@ -343,6 +360,7 @@ async def reconcile_one(core: EngineCore, recording_id: str) -> None:
             await stop_inside_lane(core, rec.conference_id, rec.id, strict=False)
         else:
             log.info("recording still live", recording=rec.id, conference=rec.conference_id)
+            core.arm_recording_timer(rec.id, rec.conference_id, rec.deadline)
         return
     log.info("recording ended while away: finalizing", recording=rec.id)
     await finalize(core, rec.id, failed=live is not None and live.state == "failed")

@@ -30,9 +30,23 @@ async def download(ctl: Controller, rec: dict[str, Any], dest: Path) -> tuple[st
         assert r.status == 200, await r.text()
         data = await r.read()
         ctype = r.content_type
+    save(dest, data)
+    return ctype, data
+
+
+def save(dest: Path, data: bytes) -> None:
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(data)
-    return ctype, data
+
+
+def sox_decode(runtime: Runtime, mp3: Path, wav: Path) -> None:
+    """mp3 -> 16-bit WAV with the runtime's sox (libsox-fmt-mp3: libmad, a real decoder)."""
+    subprocess.run(
+        runtime.command("sox", runtime.inside(mp3), "-b", "16", runtime.inside(wav)),
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )
 
 
 def tone_shares(wav: Path, skip: float = 0.3) -> list[float]:
@@ -103,14 +117,8 @@ async def test_mp3_recording_is_real_mp3(runtime: Runtime, controller: Controlle
     ctype, data = await download(controller, rec, mp3)
     assert ctype == "audio/mpeg"
     assert data[:3] == b"ID3" or (data[0] == 0xFF and data[1] & 0xE0 == 0xE0), data[:4]
-    # Decoded by sox (libsox-fmt-mp3) inside the runtime: a real MP3 decoder.
     wav = mp3.with_suffix(".wav")
-    subprocess.run(
-        runtime.command("sox", runtime.inside(mp3), "-b", "16", runtime.inside(wav)),
-        check=True,
-        capture_output=True,
-        timeout=30,
-    )
+    sox_decode(runtime, mp3, wav)
     seconds = wav_seconds(wav)
     assert abs(seconds - elapsed) <= 0.1 * elapsed + 0.15, (seconds, elapsed)  # + codec padding
     for tone, s in zip(TONES, tone_shares(wav), strict=True):
@@ -140,7 +148,7 @@ async def test_max_duration_and_state_rules(runtime: Runtime, controller: Contro
         await hang_up_all(ps)
     assert rec["status"] == "finished", rec
     assert got["recording_id"] is None and got["recording_ids"] == [rec_id]
-    assert 2.7 <= rec["duration_ms"] / 1000 <= 3.3, rec
+    assert 2.7 <= rec["duration_ms"] / 1000 <= 3.0, rec
     wav = runtime.instance_dir / "rec-e2e" / "recmax.wav"
     await download(controller, rec, wav)
     assert tone_shares(wav)[0] > HEARD
@@ -170,8 +178,10 @@ async def test_record_at_start_and_stop_on_terminate(
     )
     assert rec["status"] == "finished" and rec["format"] == "mp3", rec
     assert rec["duration_ms"] > 1500
-    ended = await controller.request("GET", f"/v1/conferences/{conf['id']}")
-    assert ended["status"] == "terminated" and ended["recording_id"] is None
+    ended = await controller.wait_for(
+        f"/v1/conferences/{conf['id']}", lambda b: b["status"] == "terminated"
+    )
+    assert ended["recording_id"] is None and ended["recording_ids"] == [rec_id]
 
 
 async def test_controller_restart_mid_recording(runtime: Runtime, controller: Controller) -> None:

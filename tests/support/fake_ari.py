@@ -4,7 +4,12 @@ the real Engine and the real SqliteStore behind the real HTTP app on 127.0.0.1.
 FakeAri records every call. With `auto_leave` (default on) a hangup of a channel the engine
 tracks plays back what Asterisk would send (ChannelLeftBridge, then StasisEnd) through
 `engine.handle_event`, so a kick ends in `leaved` after `engine.lanes.drain()`. Turn it off
-to keep a kicked call in `leaving`."""
+to keep a kicked call in `leaving`.
+
+Recordings: record_bridge makes a live recording; stopping it (or `end_recording`, what
+Asterisk does at its max_duration or when the bridge goes) stores `recording_audio` (a 1 s
+8 kHz WAV) under its name and, with `auto_finish`, plays back RecordingFinished.
+`fail_record` / `fail_stop_recording` make Asterisk unreachable for those calls."""
 
 from __future__ import annotations
 
