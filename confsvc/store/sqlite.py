@@ -11,14 +11,11 @@ is time order, which the keyset pagination relies on), lists and dicts as JSON t
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -26,158 +23,29 @@ import aiosqlite
 
 from confsvc.domain.conference import Conference, ConferenceStatus
 from confsvc.domain.conferencecall import Conferencecall, ConferencecallStatus
-from confsvc.domain.errors import RoomTaken, ValidationFailed
-from confsvc.domain.ids import from_iso, now, to_iso
+from confsvc.domain.errors import RoomTaken
+from confsvc.domain.ids import now, to_iso
 from confsvc.store.base import (
     DEFAULT_PAGE_SIZE,
     check_page_size,
     decode_page_token,
     encode_page_token,
 )
-from confsvc.store.sqlite_recordings import RECORDINGS_SCHEMA, SqliteRecordings
-
-# Each migration is (version, statements); append new ones, never edit applied ones.
-MIGRATIONS: list[tuple[int, list[str]]] = [
-    (
-        1,
-        [
-            """CREATE TABLE conferences (
-                id TEXT PRIMARY KEY,
-                customer_id TEXT NOT NULL,
-                type TEXT NOT NULL,
-                status TEXT NOT NULL,
-                name TEXT NOT NULL,
-                detail TEXT NOT NULL,
-                room TEXT NOT NULL,
-                timeout INTEGER NOT NULL,
-                max_participants INTEGER NOT NULL,
-                data TEXT NOT NULL,
-                conferencecall_ids TEXT NOT NULL,
-                recording_id TEXT,
-                recording_ids TEXT NOT NULL,
-                tm_create TEXT NOT NULL,
-                tm_update TEXT,
-                tm_delete TEXT
-            )""",
-            # The room rule lives here: only live conferences hold their room.
-            """CREATE UNIQUE INDEX ux_conferences_live_room
-                ON conferences (customer_id, room) WHERE status != 'terminated'""",
-            """CREATE INDEX ix_conferences_dialin
-                ON conferences (room) WHERE status != 'terminated'""",
-            """CREATE INDEX ix_conferences_customer_page
-                ON conferences (customer_id, tm_create DESC, id DESC)""",
-            """CREATE TABLE conferencecalls (
-                id TEXT PRIMARY KEY,
-                customer_id TEXT NOT NULL,
-                conference_id TEXT NOT NULL,
-                reference_type TEXT NOT NULL,
-                reference_id TEXT NOT NULL,
-                status TEXT NOT NULL,
-                caller_number TEXT NOT NULL,
-                caller_name TEXT NOT NULL,
-                health_failures INTEGER NOT NULL DEFAULT 0,
-                tm_create TEXT NOT NULL,
-                tm_update TEXT,
-                tm_delete TEXT
-            )""",
-            """CREATE INDEX ix_conferencecalls_customer_page
-                ON conferencecalls (customer_id, tm_create DESC, id DESC)""",
-            """CREATE INDEX ix_conferencecalls_conference
-                ON conferencecalls (conference_id, tm_create)""",
-            """CREATE INDEX ix_conferencecalls_live
-                ON conferencecalls (conference_id) WHERE status != 'leaved'""",
-        ],
-    ),
-    (
-        2,
-        [
-            "ALTER TABLE conferences ADD COLUMN record INTEGER NOT NULL DEFAULT 0",
-            "ALTER TABLE conferences ADD COLUMN record_format TEXT NOT NULL DEFAULT 'wav'",
-            *RECORDINGS_SCHEMA,
-        ],
-    ),
-]
-SCHEMA_VERSION = MIGRATIONS[-1][0]
-
-_CONF_COLS = (
-    "id, customer_id, type, status, name, detail, room, timeout, max_participants, data, "
-    "record, record_format, conferencecall_ids, recording_id, recording_ids, tm_create, "
-    "tm_update, tm_delete"
+from confsvc.store.sqlite_recordings import SqliteRecordings
+from confsvc.store.sqlite_schema import (
+    _CALL_COLS,
+    _CONF_COLS,
+    _INSERT_CONF,
+    _UPSERT_CALL,
+    _UPSERT_CONF,
+    MIGRATIONS,
+    SCHEMA_VERSION,
+    _call_from_row,
+    _call_params,
+    _conf_from_row,
+    _conf_params,
+    _enum,
 )
-_CALL_COLS = (
-    "id, customer_id, conference_id, reference_type, reference_id, status, caller_number, "
-    "caller_name, health_failures, tm_create, tm_update, tm_delete"
-)
-
-
-def _split(cols: str) -> list[str]:
-    return [c.strip() for c in cols.split(",")]
-
-
-def _upsert(table: str, cols: str) -> str:
-    names = _split(cols)
-    marks = ", ".join("?" for _ in names)
-    sets = ", ".join(f"{c} = excluded.{c}" for c in names if c != "id")
-    # ON CONFLICT(id) DO UPDATE, never INSERT OR REPLACE: REPLACE would silently delete a
-    # *different* row that clashes on the live-room index instead of refusing.
-    return f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT(id) DO UPDATE SET {sets}"
-
-
-_UPSERT_CONF = _upsert("conferences", _CONF_COLS)
-_UPSERT_CALL = _upsert("conferencecalls", _CALL_COLS)
-_INSERT_CONF = (
-    f"INSERT INTO conferences ({_CONF_COLS}) VALUES ({', '.join('?' * len(_split(_CONF_COLS)))})"
-)
-
-
-# --- row <-> model -----------------------------------------------------------------------
-
-_JSON_COLS = frozenset({"data", "conferencecall_ids", "recording_ids"})
-_TIME_COLS = frozenset({"tm_create", "tm_update", "tm_delete"})
-
-
-def _to_db(value: Any) -> Any:
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return to_iso(value)
-    if isinstance(value, dict | tuple | list):
-        return json.dumps(value if isinstance(value, dict) else list(value))
-    return value
-
-
-def _from_db(col: str, value: Any) -> Any:
-    if col in _TIME_COLS:
-        return from_iso(value)
-    return json.loads(value) if col in _JSON_COLS else value
-
-
-def _conf_params(c: Conference) -> list[Any]:
-    return [_to_db(getattr(c, col)) for col in _split(_CONF_COLS)]
-
-
-def _conf_from_row(r: sqlite3.Row) -> Conference:
-    return Conference.model_validate({k: _from_db(k, r[k]) for k in r.keys()})
-
-
-def _call_params(c: Conferencecall) -> list[Any]:
-    # The caller object is stored as two plain columns (searchable, no JSON).
-    extra = {"caller_number": c.caller.number, "caller_name": c.caller.name}
-    return [_to_db(extra[col] if col in extra else getattr(c, col)) for col in _split(_CALL_COLS)]
-
-
-def _call_from_row(r: sqlite3.Row) -> Conferencecall:
-    fields = {k: _from_db(k, r[k]) for k in r.keys() if not k.startswith("caller_")}
-    fields["caller"] = {"number": r["caller_number"], "name": r["caller_name"]}
-    return Conferencecall.model_validate(fields)
-
-
-def _enum(field: str, enum: type[Any], value: object) -> str:
-    try:
-        return str(enum(value).value)
-    except ValueError:
-        raise ValidationFailed(field, f"unknown {field} {value!r}") from None
-
 
 # --- transactions ----------------------------------------------------------------------
 
