@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint asterisk-cli clean venv runtime
+.PHONY: run test lint asterisk-cli clean venv runtime bench
 
 $(VENV_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ run: venv runtime
 ## The whole suite, real Asterisk and softphones included.
 test: venv runtime
 	scripts/test
+
+## confsvc (ARI) vs plain ConfBridge on one Asterisk, driven by a second Asterisk (~6 min);
+## writes bench/results/<date>.{json,md} and the README table. PROFILE=1: py-spy the
+## controller; BENCH_ARGS: more options (python -m bench --help).
+bench: venv runtime
+	$(VENV)/bin/python -m bench $(if $(PROFILE),--profile) $(BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check confsvc tests bench

@@ -38,7 +38,7 @@ class LoadgenAri:
     def __init__(self, base_url: str, user: str, password: str, app: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.app = app
-        self._auth = aiohttp.BasicAuth(user, password)
+        self._headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -48,7 +48,7 @@ class LoadgenAri:
     async def start(self, on_event: EventHandler) -> None:
         connector = aiohttp.TCPConnector(limit=64)
         self._session = aiohttp.ClientSession(
-            auth=self._auth, connector=connector, timeout=aiohttp.ClientTimeout(total=10)
+            headers=self._headers, connector=connector, timeout=aiohttp.ClientTimeout(total=10)
         )
         ws_url = self.base_url.replace("http://", "ws://") + "/events"
         params = {

@@ -162,4 +162,4 @@ def sut_instance(base: int) -> Instance:
 
 def asterisk_version(inst: Instance) -> str:
     out = inst.cli("core show version").strip()
-    return out.splitlines()[0] if out else "unknown"
+    return out.splitlines()[0].split(" built by ")[0] if out else "unknown"

@@ -41,6 +41,20 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_format: str = "console"
 
+    # Events (webhooks, callbacks, WebSocket; README "Events").
+    # "customer_id:secret" pairs, comma separated; tenants not listed get a generated one.
+    webhook_secrets: str = ""
+    # Retry delays: base * 2**(attempt-1), at most cap; given up after retry_for seconds.
+    webhook_backoff_base: float = 1.0
+    webhook_backoff_cap: float = 60.0
+    webhook_retry_for: float = 3600.0
+    webhook_timeout: float = 10.0  # per request
+    webhook_concurrency: int = 16  # requests in flight at once
+    # Base of absolute URLs handed out (RecordUrl of callbacks); default http://host:port.
+    public_url: str = ""
+    ws_queue_size: int = 1000  # events queued per WebSocket client before it is dropped
+    ws_heartbeat: float = 20.0  # seconds between WebSocket pings
+
     @property
     def ari_url(self) -> str:
         return f"http://{self.asterisk_host}:{self.ari_port}/ari"
@@ -52,6 +66,10 @@ class Settings(BaseSettings):
     @property
     def dial_host(self) -> str:
         return self.sip_host or f"{self.asterisk_host}:{self.sip_port}"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
 
     @property
     def recordings_dir(self) -> Path:

@@ -12,6 +12,8 @@ from confsvc.api import create_app
 from confsvc.ari import AriClient, EventStream
 from confsvc.config import Settings
 from confsvc.engine import Engine
+from confsvc.events.outbox import Outbox
+from confsvc.events.ws import Hub
 from confsvc.store import SqliteStore
 
 log = structlog.get_logger(__name__)
@@ -33,7 +35,14 @@ async def serve(settings: Settings) -> None:
         engine.handle_event,
         on_connect=engine.on_connect,
     )
-    app = create_app(settings, store, engine, health=lambda: {"ari_connected": stream.connected})
+    # Events: the WebSocket hub and the webhook/callback deliverer read the events table.
+    hub = Hub(store, queue_size=settings.ws_queue_size)
+    outbox = Outbox(store, settings)
+    await hub.start()
+    await outbox.start()
+    app = create_app(
+        settings, store, engine, health=lambda: {"ari_connected": stream.connected}, hub=hub
+    )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
@@ -52,5 +61,7 @@ async def serve(settings: Settings) -> None:
         await stream.stop()
         await runner.cleanup()
         await engine.close()
+        await outbox.close()
+        await hub.close()
         await ari.close()
         await store.close()

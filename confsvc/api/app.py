@@ -16,10 +16,16 @@ from confsvc.api.auth import auth_middleware
 from confsvc.api.conferencecalls import ConferencecallRoutes
 from confsvc.api.conferences import ConferenceRoutes
 from confsvc.api.errors import error_middleware
+from confsvc.api.events import EventRoutes
+from confsvc.api.members import MemberRoutes
 from confsvc.api.openapi import Route, build_openapi
+from confsvc.api.plivo import PlivoRoutes
 from confsvc.api.recordings import RecordingRoutes
+from confsvc.api.webhooks import WebhookRoutes
+from confsvc.api.ws import WsRoutes
 from confsvc.config import Settings
 from confsvc.engine import Engine
+from confsvc.events.ws import Hub
 from confsvc.store.base import Store
 
 HEALTH_PATH = "/health"
@@ -34,9 +40,15 @@ def create_app(
     engine: Engine,
     *,
     health: Callable[[], dict[str, Any]] | None = None,
+    hub: Hub | None = None,
 ) -> web.Application:
     """`health` adds fields to GET /health (e.g. {"ari_connected": True}); it may also
-    override "status" (e.g. "degraded")."""
+    override "status" (e.g. "degraded"). `hub`: the WebSocket event hub (server.py starts
+    and stops it); without one the app makes its own and runs it with the app."""
+    own_hub = hub is None
+    if hub is None:
+        hub = Hub(store, queue_size=settings.ws_queue_size)  # type: ignore[arg-type]
+    ws_routes = WsRoutes(settings, store, hub)  # type: ignore[arg-type]
 
     async def get_health(_: web.Request) -> web.Response:
         body: dict[str, Any] = {"status": "ok"}
@@ -44,10 +56,16 @@ def create_app(
             body.update(health())
         return web.json_response(body)
 
+    plivo = PlivoRoutes(store, engine)  # its async (callback_url) calls end with the app
     routes: list[Route] = [
         *ConferenceRoutes(settings, store, engine).routes(),
         *ConferencecallRoutes(store, engine).routes(),
+        *MemberRoutes(engine).routes(),
+        *plivo.routes(),
         *RecordingRoutes(settings, store, engine).routes(),
+        *WebhookRoutes(settings, store).routes(),  # type: ignore[arg-type]
+        *EventRoutes(ws_routes).routes(),
+        *ws_routes.routes(),
         Route(
             "GET",
             HEALTH_PATH,
@@ -86,4 +104,20 @@ def create_app(
     )
     for route in routes:
         app.router.add_route(route.method, route.path, route.handler, name=route.operation_id)
+    app.on_shutdown.append(ws_routes.close_all)  # open WebSockets would delay the stop
+
+    async def plivo_close(_: web.Application) -> None:
+        await plivo.close()
+
+    app.on_cleanup.append(plivo_close)
+    if own_hub:
+
+        async def hub_start(_: web.Application) -> None:
+            await hub.start()
+
+        async def hub_close(_: web.Application) -> None:
+            await hub.close()
+
+        app.on_startup.append(hub_start)
+        app.on_cleanup.append(hub_close)
     return app

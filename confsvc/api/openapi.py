@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from confsvc.api import schemas
+from confsvc.api import member_schemas, schemas
 from confsvc.api.errors import Handler
 
 REF = "#/components/schemas/{model}"
@@ -113,9 +113,17 @@ def _operation(route: Route) -> dict[str, Any]:
     return op
 
 
-def components() -> dict[str, Any]:
+def components(routes: Sequence[Route] = ()) -> dict[str, Any]:
     pairs = [(m, "validation") for m in schemas.REQUEST_MODELS]
     pairs += [(m, "serialization") for m in schemas.RESPONSE_MODELS]
+    pairs += list(member_schemas.MODELS)  # participant control and the Plivo routes
+    # Models a resource module keeps to itself (e.g. api/webhooks.py) come from its routes.
+    known = {m for m, _ in pairs}
+    for route in routes:
+        for model, mode in ((route.request, "validation"), (route.response, "serialization")):
+            if model is not None and model not in known:
+                known.add(model)
+                pairs.append((model, mode))
     _, top = models_json_schema(pairs, ref_template=REF)  # type: ignore[arg-type]
     return dict(sorted(top.get("$defs", {}).items()))
 
@@ -136,7 +144,7 @@ def build_openapi(
         },
         "paths": paths,
         "components": {
-            "schemas": components(),
+            "schemas": components(routes),
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer"},
                 "tokenQuery": {"type": "apiKey", "in": "query", "name": "token"},

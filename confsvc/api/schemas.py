@@ -17,6 +17,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from confsvc.api.errors import ApiError
+from confsvc.api.member_schemas import (
+    ConferenceControlOut,
+    MemberFieldsOut,
+    OptionFields,
+    option_names,
+    options_from,
+)
 from confsvc.domain.conference import (
     DATA_MAX_BYTES,
     DETAIL_MAX,
@@ -27,6 +34,8 @@ from confsvc.domain.conference import (
     ConferenceType,
 )
 from confsvc.domain.conferencecall import ConferencecallStatus, ReferenceType
+from confsvc.domain.hooks import METHODS as HOOK_METHODS
+from confsvc.domain.hooks import URL_MAX
 from confsvc.domain.recording import MAX_DURATION_LIMIT, RecordingFormat, RecordingStatus
 from confsvc.domain.room import ROOM_MAX_LEN
 
@@ -66,13 +75,25 @@ _MAX_DURATION_DOC: dict[str, Any] = {
     "(or the conference ends).",
 }
 
+_NOTIFY_URL_DOC: dict[str, Any] = {
+    "maxLength": URL_MAX,
+    "description": "http(s) URL that gets every event of this conference (event JSON on "
+    "POST, query parameters on GET), signed like webhooks. null or empty = none.",
+}
+_CALLBACK_URL_DOC: dict[str, Any] = {
+    "maxLength": URL_MAX,
+    "description": "Plivo-style callbacks (ConferenceAction enter, exit, record, digits, "
+    "floor): form-encoded on POST, query parameters on GET. null or empty = none.",
+}
+_METHOD_DOC: dict[str, Any] = {"enum": list(HOOK_METHODS)}
+
 
 class _Request(BaseModel):
     # strict: JSON types are checked as sent; extra=forbid: a typo is an error, not ignored.
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
-class ConferenceCreate(_Request):
+class ConferenceCreate(_Request, OptionFields):
     """POST /v1/conferences. Only `type` is required (the seed's `{"type": "connect"}`)."""
 
     # Enums arrive as JSON strings; strict mode would only take enum instances here.
@@ -87,10 +108,15 @@ class ConferenceCreate(_Request):
     record_format: RecordingFormat = Field(
         default=RecordingFormat.WAV, strict=False, json_schema_extra=_RECORD_FORMAT_DOC
     )
+    notify_url: str | None = Field(default=None, json_schema_extra=_NOTIFY_URL_DOC)
+    notify_method: str = Field(default="POST", json_schema_extra=_METHOD_DOC)
+    callback_url: str | None = Field(default=None, json_schema_extra=_CALLBACK_URL_DOC)
+    callback_method: str = Field(default="POST", json_schema_extra=_METHOD_DOC)
 
     def engine_fields(self) -> dict[str, Any]:
         # None (room, max_participants) means "let the domain choose": leave it out.
-        return self.model_dump(exclude_none=True)
+        # The member options (OptionFields) go to the domain as one `options` object.
+        return options_from(self.model_dump(exclude_none=True))
 
 
 def _no_defaults(schema: dict[str, Any]) -> None:
@@ -109,6 +135,11 @@ class ConferenceUpdate(_Request):
     detail: str = Field(default="", json_schema_extra=_DETAIL_DOC)
     timeout: int = Field(default=0, json_schema_extra=_TIMEOUT_DOC)
     data: dict[str, Any] = Field(default_factory=dict, json_schema_extra=_DATA_DOC)
+    # "" clears a URL.
+    notify_url: str = Field(default="", json_schema_extra=_NOTIFY_URL_DOC)
+    notify_method: str = Field(default="POST", json_schema_extra=_METHOD_DOC)
+    callback_url: str = Field(default="", json_schema_extra=_CALLBACK_URL_DOC)
+    callback_method: str = Field(default="POST", json_schema_extra=_METHOD_DOC)
 
     def engine_fields(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
@@ -118,7 +149,9 @@ class NoFields(_Request):
     """A body with nothing in it (`{}`): for actions that take no fields."""
 
 
-IMMUTABLE_FIELDS = frozenset({"type", "room", "max_participants", "record", "record_format"})
+IMMUTABLE_FIELDS = frozenset(
+    {"type", "room", "max_participants", "record", "record_format", *option_names()}
+)
 
 
 class RecordingStart(_Request):
@@ -139,7 +172,7 @@ class RecordingStart(_Request):
 # --- responses -------------------------------------------------------------------------
 
 
-class Conference(BaseModel):
+class Conference(ConferenceControlOut):
     id: str
     customer_id: str
     type: ConferenceType
@@ -153,6 +186,10 @@ class Conference(BaseModel):
     data: dict[str, Any]
     record: bool
     record_format: RecordingFormat
+    notify_url: str | None
+    notify_method: str
+    callback_url: str | None
+    callback_method: str
     conferencecall_ids: list[str] = Field(description="Live participants, in join order.")
     recording_id: str | None = Field(description="The active recording, if any.")
     recording_ids: list[str] = Field(description="Every recording of this conference.")
@@ -166,7 +203,7 @@ class Caller(BaseModel):
     name: str
 
 
-class Conferencecall(BaseModel):
+class Conferencecall(MemberFieldsOut):
     id: str
     customer_id: str
     conference_id: str

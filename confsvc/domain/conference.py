@@ -51,7 +51,9 @@ from confsvc.domain.conference_rules import TIMEOUT_MAX as TIMEOUT_MAX
 from confsvc.domain.conference_rules import ConferenceType as ConferenceType
 from confsvc.domain.conference_rules import participant_limit as participant_limit
 from confsvc.domain.errors import ConferenceFull, InvalidTransition, ValidationFailed
+from confsvc.domain.hooks import DEFAULT_METHOD, hook_changes, validate_hooks
 from confsvc.domain.ids import ensure_utc, new_id, to_iso
+from confsvc.domain.options import ConferenceOptions, validate_options
 from confsvc.domain.recording import RecordingFormat, validate_format
 from confsvc.domain.room import generate_room, validate_room
 
@@ -130,9 +132,17 @@ class Conference(BaseModel):
     # Record from the first join on (seed: record / recordFileFormat); immutable.
     record: bool = False
     record_format: RecordingFormat = RecordingFormat.WAV
+    # Where its events go (confsvc/domain/hooks.py): our event JSON / Plivo-style callbacks.
+    notify_url: str | None = None
+    notify_method: str = DEFAULT_METHOD
+    callback_url: str | None = None
+    callback_method: str = DEFAULT_METHOD
     conferencecall_ids: tuple[str, ...] = ()
     recording_id: str | None = None
     recording_ids: tuple[str, ...] = ()
+    # Member controls (seed 003; domain/options.py), immutable; and the floor holder.
+    options: ConferenceOptions = ConferenceOptions()
+    floor_conferencecall_id: str | None = None
     tm_create: AwareDatetime
     tm_update: AwareDatetime | None = None
     tm_delete: AwareDatetime | None = None
@@ -287,6 +297,7 @@ class Conference(BaseModel):
         detail: str | None = None,
         timeout: int | None = None,
         data: dict[str, Any] | None = None,
+        **hooks: str | None,
     ) -> tuple[Conference, list[ConferenceEffect]]:
         """Change name/detail/timeout/data (None = leave as is) while not terminated. type,
         room and max_participants are immutable. A new timeout counts from tm_create, so a
@@ -302,6 +313,7 @@ class Conference(BaseModel):
             changes["data"] = validate_data(data)
         if timeout is not None:
             changes["timeout"] = validate_timeout(timeout)
+        changes.update(hook_changes(**hooks))  # notify_/callback_ url and method
         conf = self._with(now, **changes)
         effects: list[ConferenceEffect] = []
         if timeout is not None and conf.timeout != self.timeout and conf.status in _OPEN:
@@ -328,9 +340,15 @@ class Conference(BaseModel):
             "data": json.loads(json.dumps(self.data)),  # a copy callers may mutate
             "record": self.record,
             "record_format": self.record_format.value,
+            "notify_url": self.notify_url,
+            "notify_method": self.notify_method,
+            "callback_url": self.callback_url,
+            "callback_method": self.callback_method,
             "conferencecall_ids": list(self.conferencecall_ids),
             "recording_id": self.recording_id,
             "recording_ids": list(self.recording_ids),
+            **self.options.to_json(),
+            "floor_conferencecall_id": self.floor_conferencecall_id,
             "tm_create": to_iso(self.tm_create),
             "tm_update": to_iso(self.tm_update),
             "tm_delete": to_iso(self.tm_delete),
@@ -366,7 +384,9 @@ def create(
     data: dict[str, Any] | None = None,
     record: bool = False,
     record_format: RecordingFormat | str = RecordingFormat.WAV,
+    options: dict[str, Any] | ConferenceOptions | None = None,
     id: str | None = None,
+    **hooks: str | None,
 ) -> Conference:
     """A validated new conference in `starting`. room None -> generated (the store still
     checks uniqueness). max_participants None -> 20, or 2 for connect. Pass `id` to choose
@@ -390,5 +410,7 @@ def create(
         data=validate_data({} if data is None else data),
         record=_bool("record", record),
         record_format=validate_format(record_format, "record_format"),
+        options=validate_options(options),
+        **validate_hooks(**hooks),  # notify_url/_method, callback_url/_method
         tm_create=ensure_utc(now),
     )

@@ -20,6 +20,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from confsvc.domain.errors import InvalidTransition, ValidationFailed
 from confsvc.domain.ids import ensure_utc, new_id, to_iso
+from confsvc.domain.options import Role
 
 CALLER_NUMBER_MAX = 64
 CALLER_NAME_MAX = 255
@@ -69,7 +70,17 @@ class EjectChannel:
     channel_id: str
 
 
-ConferencecallEffect = EjectChannel
+@dataclass(frozen=True, slots=True)
+class MuteChannel:
+    """ARI mute / unmute of the caller's channel: direction "in" = what the caller says
+    does not reach the room (muted), "out" = nothing reaches the caller (deaf)."""
+
+    channel_id: str
+    direction: str
+    on: bool
+
+
+ConferencecallEffect = EjectChannel | MuteChannel
 
 
 # --- model -----------------------------------------------------------------------------
@@ -96,6 +107,15 @@ class Conferencecall(BaseModel):
     caller: Caller = Caller()
     # Consecutive failed health checks; internal bookkeeping, not part of the API JSON.
     health_failures: int = 0
+    # Member controls (seed 003; confsvc/engine/member.py). held: muted only because the
+    # room waits for a moderator; pin_entry: answered, entering the PIN, not in the bridge.
+    role: Role = Role.PARTICIPANT
+    muted: bool = False
+    deaf: bool = False
+    talking: bool = False
+    held: bool = False
+    pin_entry: bool = False
+    tm_join: AwareDatetime | None = None  # when it entered the bridge (joined)
     tm_create: AwareDatetime
     tm_update: AwareDatetime | None = None
     tm_delete: AwareDatetime | None = None
@@ -118,7 +138,8 @@ class Conferencecall(BaseModel):
 
     def joined(self, now: datetime) -> tuple[Conferencecall, list[ConferencecallEffect]]:
         """Audio connected (the channel entered the bridge). joining -> joined."""
-        return self._move(S.JOINED, "join", now), []
+        call = self._move(S.JOINED, "join", now)
+        return call.model_copy(update={"tm_join": call.tm_update}), []
 
     def leaving(self, now: datetime) -> tuple[Conferencecall, list[ConferencecallEffect]]:
         """Kick (DELETE /conferencecalls/{id}, conference termination, connect auto-eject).
@@ -131,6 +152,64 @@ class Conferencecall(BaseModel):
         leaved call keeps tm_delete unset: the record is history, not deleted."""
         return self._move(S.LEAVED, "leave", now), []
 
+    # --- member controls (the engine carries out the MuteChannel effects) -------------
+
+    def _control(self, action: str, now: datetime, **changes: Any) -> Conferencecall:
+        if self.status not in KICKABLE_STATUSES:  # leaving/leaved: 409
+            raise InvalidTransition("conferencecall", self.status.value, action)
+        return self.model_copy(update={**changes, "tm_update": ensure_utc(now)})
+
+    def set_muted(self, muted: bool, now: datetime) -> tuple[Conferencecall, list[MuteChannel]]:
+        """API mute/unmute (joining or joined). An explicit choice ends `held`: a caller
+        unmuted while waiting for a moderator stays unmuted, one muted stays muted."""
+        if self.status in KICKABLE_STATUSES and muted == self.muted and not self.held:
+            return self, []  # nothing changes (ARI's unmute would toggle: never repeat it)
+        call = self._control("mute" if muted else "unmute", now, muted=muted, held=False)
+        effects = [MuteChannel(self.reference_id, "in", muted)] if muted != self.muted else []
+        return call, effects
+
+    def set_deaf(self, deaf: bool, now: datetime) -> tuple[Conferencecall, list[MuteChannel]]:
+        if self.status in KICKABLE_STATUSES and deaf == self.deaf:
+            return self, []
+        call = self._control("deafen" if deaf else "undeafen", now, deaf=deaf)
+        return call, [MuteChannel(self.reference_id, "out", deaf)]
+
+    def hold(self, now: datetime) -> tuple[Conferencecall, list[MuteChannel]]:
+        """The room waits for a moderator: muted (held) unless already muted."""
+        if self.muted or not self.is_kickable:
+            return self, []
+        call = self._control("hold", now, muted=True, held=True)
+        return call, [MuteChannel(self.reference_id, "in", True)]
+
+    def release(self, now: datetime) -> tuple[Conferencecall, list[MuteChannel]]:
+        """A moderator came: a held caller is heard again."""
+        if not self.held or not self.is_kickable:
+            return self, []
+        call = self._control("release", now, muted=False, held=False)
+        return call, [MuteChannel(self.reference_id, "in", False)]
+
+    def entering(
+        self, role: Role, muted: bool, held: bool, now: datetime
+    ) -> tuple[Conferencecall, list[MuteChannel]]:
+        """Past the PIN (or no PIN): its role, and muted on entry when the rules say so (a
+        caller muted through the API meanwhile stays muted, not held)."""
+        if self.muted:
+            muted, held = True, False
+        call = self._control("enter", now, role=role, pin_entry=False, muted=muted, held=held)
+        effects = [MuteChannel(self.reference_id, "in", True)] if muted and not self.muted else []
+        return call, effects
+
+    def set_talking(self, talking: bool, now: datetime) -> Conferencecall:
+        """Talk detection (floor_events); bookkeeping only, no effects."""
+        if talking == self.talking:
+            return self
+        return self.model_copy(update={"talking": talking, "tm_update": ensure_utc(now)})
+
+    def check_playable(self) -> None:
+        """Media is played only to a caller in the room (409 otherwise)."""
+        if self.status is not S.JOINED:
+            raise InvalidTransition("conferencecall", self.status.value, "play", "not joined")
+
     # --- JSON ------------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:
@@ -142,6 +221,11 @@ class Conferencecall(BaseModel):
             "reference_id": self.reference_id,
             "status": self.status.value,
             "caller": {"number": self.caller.number, "name": self.caller.name},
+            "role": self.role.value,
+            "muted": self.muted,
+            "deaf": self.deaf,
+            "talking": self.talking,
+            "waiting_for": "pin" if self.pin_entry else "moderator" if self.held else None,
             "tm_create": to_iso(self.tm_create),
             "tm_update": to_iso(self.tm_update),
             "tm_delete": to_iso(self.tm_delete),
@@ -168,6 +252,7 @@ def create(
     caller_number: str = "",
     caller_name: str = "",
     id: str | None = None,
+    pin_entry: bool = False,
 ) -> Conferencecall:
     """A new participant in `joining`. Pass `id` to choose it (e.g. the channel id, as the
     architecture suggests); otherwise a uuid4 is made. Admission (capacity, conference
@@ -189,6 +274,7 @@ def create(
         conference_id=conference_id,
         reference_id=reference_id,
         caller=caller,
+        pin_entry=pin_entry,
         tm_create=ensure_utc(now),
     )
 

@@ -15,6 +15,7 @@ from confsvc.domain import (
     create_conference,
     timeout_deadline,
 )
+from confsvc.engine import moderation
 from confsvc.engine.core import EngineCore
 from confsvc.engine.errors import AsteriskUnavailable, NotFound
 
@@ -30,7 +31,7 @@ async def open_conference(core: EngineCore, customer_id: str, **fields: Any) -> 
 
     async def bring_up() -> Conference:
         try:
-            await core.ari.create_bridge(conf.id, type="mixing", name=conf.room)
+            await core.ari.create_bridge(conf.id, type=moderation.bridge_type(conf), name=conf.room)
         except AriError as exc:
             closed, _ = conf.terminate_now(core.now())
             await core.save(closed)

@@ -23,7 +23,9 @@ from confsvc.domain import (
 )
 from confsvc.domain import now as utcnow
 from confsvc.engine.dispatcher import Dispatcher
+from confsvc.engine.member_state import MemberState
 from confsvc.engine.timers import Timers
+from confsvc.events import journal as events_journal
 from confsvc.store.base import Store
 
 if TYPE_CHECKING:
@@ -56,6 +58,10 @@ class EngineCore:
         self.playbacks: dict[str, asyncio.Future[None]] = {}
         # recording id -> future resolved once it is finalized (recording_stop waits).
         self.recording_waiters: dict[str, asyncio.Future[None]] = {}
+        # Participant control in memory: PIN entries, digits, time limits, wait sounds.
+        self.members = MemberState(self)
+        # Every save now stores its events in the same transaction (confsvc/events).
+        self.journal = events_journal.attach(store, settings)
 
     def now(self) -> datetime:
         return utcnow()

@@ -8,8 +8,9 @@ from typing import Any
 
 from confsvc.ari import Event
 from confsvc.domain import Conference, Conferencecall, Recording
-from confsvc.engine import commands, health, reconcile, record, router
+from confsvc.engine import commands, health, member, reconcile, record, router
 from confsvc.engine.core import EngineCore
+from confsvc.events import bus
 
 
 class Engine(EngineCore):
@@ -34,10 +35,13 @@ class Engine(EngineCore):
                 await self._health_task
         self.timers.close()
         self.recording_timers.close()
+        self.members.close()
         for task in list(self.background):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
         await self.lanes.close()
+        await bus.flush()  # emitted events not stored yet
+        bus.unbind(self.store)
 
     # --- commands (the API) --------------------------------------------------------
 
@@ -73,3 +77,17 @@ class Engine(EngineCore):
 
     async def delete_recording(self, customer_id: str, recording_id: str) -> Recording:
         return await record.delete(self, customer_id, recording_id)
+
+    # --- participant control (engine/member.py) ------------------------------------
+
+    async def set_muted(self, customer_id: str, call_id: str, muted: bool) -> Conferencecall:
+        return await member.set_muted(self, customer_id, call_id, muted)
+
+    async def set_deaf(self, customer_id: str, call_id: str, deaf: bool) -> Conferencecall:
+        return await member.set_deaf(self, customer_id, call_id, deaf)
+
+    async def play(self, customer_id: str, call_id: str, media: object) -> Conferencecall:
+        return await member.play(self, customer_id, call_id, media)
+
+    async def stop_play(self, customer_id: str, call_id: str) -> Conferencecall:
+        return await member.stop_play(self, customer_id, call_id)

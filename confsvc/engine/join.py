@@ -14,7 +14,7 @@ from confsvc.domain import (
     DomainError,
     create_conferencecall,
 )
-from confsvc.engine import record
+from confsvc.engine import moderation, record
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
@@ -47,6 +47,7 @@ async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None
         now=core.now(),
         caller_number=(caller.number if caller else "") or "",
         caller_name=(caller.name if caller else "") or "",
+        pin_entry=conf.options.needs_pin,  # asked for it before entering (pin.py)
     )
     try:
         conf, effects = conf.add_call(call.id, core.now())
@@ -64,7 +65,7 @@ async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None
     log.info("conferencecall joining", conference=conf.id, room=conf.room, call=call.id)
     try:
         await core.ari.answer(channel.id)
-        await core.ari.add_channel(conf.id, channel.id)
+        await moderation.admitted(core, conf, call)  # PIN entry, or into the bridge
     except AriError as exc:
         # Usually the caller hung up meanwhile; its StasisEnd moves the call to leaved.
         log.info("could not bridge caller", call=call.id, error=str(exc))
@@ -81,6 +82,7 @@ async def entered_bridge(core: EngineCore, conference_id: str, channel_id: str) 
     await core.save(None, call)
     await core.apply(effects)
     log.info("conferencecall joined", conference=conference_id, call=call.id)
+    await moderation.on_joined(core, conference_id, call)  # sounds, floor, time limit...
     # `record: true`: the first caller to join starts the recording.
     await record.auto_start(core, conference_id)
 

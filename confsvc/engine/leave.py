@@ -52,3 +52,6 @@ async def finish(core: EngineCore, call: Conferencecall) -> None:
     core.untrack(call)
     log.info("conferencecall leaved", conference=call.conference_id, call=call.id)
     await core.apply(effects)
+    from confsvc.engine import moderation
+
+    await moderation.after_leave(core, call)  # exit sound, moderator exit, stay_alone...

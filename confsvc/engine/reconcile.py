@@ -10,7 +10,7 @@ import structlog
 
 from confsvc.ari import AriConflict, AriError, Bridge, Channel
 from confsvc.domain import Conference, ConferencecallStatus, ConferenceStatus, create_conferencecall
-from confsvc.engine import join, leave, record
+from confsvc.engine import join, leave, moderation, record
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
@@ -76,7 +76,7 @@ async def reconcile_conference(
     if bridge is None and conf.status is not ConferenceStatus.TERMINATING:
         # Asterisk lost the bridge (it restarted): the room comes back, its callers are gone.
         with contextlib.suppress(AriConflict):
-            await core.ari.create_bridge(conf.id, type="mixing", name=conf.room)
+            await core.ari.create_bridge(conf.id, type=moderation.bridge_type(conf), name=conf.room)
     in_bridge = set(bridge.channels) if bridge else set()
     for call in await core.store.list_live_conferencecalls(conf.id):
         if call.reference_id not in channels:
@@ -87,9 +87,11 @@ async def reconcile_conference(
             await core.hangup(call.reference_id)
         elif call.reference_id in in_bridge and call.status is ConferencecallStatus.JOINING:
             await join.entered_bridge(core, conf.id, call.reference_id)
+        elif call.pin_entry:
+            await moderation.resume_pin(core, call)  # asked again from the start
         elif call.reference_id not in in_bridge:
             with contextlib.suppress(Exception):
-                await core.ari.add_channel(conf.id, call.reference_id)
+                await core.ari.add_channel(conf.id, call.reference_id, absorb_dtmf=True)
     # Channels in the bridge the store does not know (joined while we were away).
     conf = await core.store.get_conference(conference_id) or conf
     for ch_id in in_bridge - set(core.channels):
@@ -124,3 +126,4 @@ async def reconcile_conference(
         from confsvc.domain import timeout_deadline
 
         core.timers.arm(conf.id, timeout_deadline(conf))
+    await moderation.reconciled(core, conference_id)  # time limits, wait sound

@@ -42,7 +42,6 @@ from confsvc.engine import audio
 from confsvc.engine.commands import owned_conference
 from confsvc.engine.core import EngineCore
 from confsvc.engine.errors import AsteriskUnavailable, NotFound
-from confsvc.events import emit
 
 log = structlog.get_logger(__name__)
 
@@ -119,13 +118,15 @@ async def begin(
             with contextlib.suppress(AriError):
                 await core.ari.cancel_live_recording(rec.id)
         async with core.store.transaction() as tx:
+            # Its recording_started is out: close it with a recording_finished (failed).
+            await tx.save_recording(rec.fail(core.now()))
             await tx.delete_recording(rec.id)
             await tx.save_conference(conf)
         raise AsteriskUnavailable(f"could not start the recording: {exc}") from exc
     await core.apply(effects)
     core.arm_recording_timer(rec.id, conf.id, rec.deadline)
+    # recording_started was stored with the row (the store derives events from changes).
     log.info("recording started", conference=conf.id, recording=rec.id, format=rec.format.value)
-    emit("recording_started", rec.customer_id, to_json(rec))
     return started
 
 
@@ -281,7 +282,7 @@ async def finalize(
         duration_ms=rec.duration_ms,
         size_bytes=rec.size_bytes,
     )
-    emit("recording_finished", rec.customer_id, to_json(rec))
+    # recording_finished was stored with the final status (derived by the store).
     core.recording_done(rec.id)
 
 

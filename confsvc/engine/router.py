@@ -3,12 +3,18 @@ things up; all state changes happen in lanes."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import structlog
 
 from confsvc.ari import (
+    ChannelDtmfReceived,
     ChannelEnteredBridge,
     ChannelHangupRequest,
     ChannelLeftBridge,
+    ChannelTalkingFinished,
+    ChannelTalkingStarted,
     Event,
     PlaybackFinished,
     RecordingFailed,
@@ -18,7 +24,7 @@ from confsvc.ari import (
     StasisStart,
 )
 from confsvc.domain import Conference, DomainError, is_valid_room
-from confsvc.engine import commands, join, leave, record
+from confsvc.engine import commands, dtmf, join, leave, moderation, record
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
@@ -39,6 +45,13 @@ async def route(core: EngineCore, event: Event) -> None:
             route_leave(core, event.channel.id, "stasis end")
         case PlaybackFinished():
             core.playback_finished(event.playback.id)
+            moderation.playback_finished(core, event.playback.id)
+        case ChannelDtmfReceived():
+            route_channel(core, event.channel.id, "dtmf", dtmf.received, event.digit)
+        case ChannelTalkingStarted():
+            route_channel(core, event.channel.id, "talking", moderation.talking, True)
+        case ChannelTalkingFinished():
+            route_channel(core, event.channel.id, "talking", moderation.talking, False)
         case RecordingStarted():
             log.info("asterisk is recording", recording=event.recording.name)
         case RecordingFinished() | RecordingFailed():
@@ -73,6 +86,19 @@ def route_leave(core: EngineCore, channel_id: str, kind: str) -> None:
     else:
         hangup = kind == "left bridge"
         core.lanes.fire(lane, lambda: leave.leaving(core, channel_id, hangup=hangup), kind)
+
+
+def route_channel(
+    core: EngineCore,
+    channel_id: str,
+    kind: str,
+    work: Callable[[EngineCore, str, Any], Awaitable[None]],
+    arg: Any,
+) -> None:
+    """Events of a caller's channel (DTMF, talking) -> its conference's lane."""
+    lane = core.lane_of_channel(channel_id)
+    if lane is not None:
+        core.lanes.fire(lane, lambda: work(core, channel_id, arg), kind)
 
 
 async def recording_ended(core: EngineCore, event: RecordingFinished | RecordingFailed) -> None:

@@ -1,4 +1,6 @@
-"""Events of state changes (webhooks and WebSocket fan-out arrive with the events issue)."""
+"""The event stream: every state change's events are stored with it (journal.py, derive.py);
+the outbox (outbox.py) delivers them to webhooks, notify_urls and Plivo-style callbacks;
+the hub (ws.py) fans them out over WebSockets. `emit` publishes non-state events."""
 
 from confsvc.events.bus import emit
 

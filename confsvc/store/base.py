@@ -20,14 +20,19 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol, runtime_checkable
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from confsvc.domain.conference import Conference, ConferenceStatus
 from confsvc.domain.conferencecall import Conferencecall, ConferencecallStatus
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso
 from confsvc.domain.recording import Recording
+
+if TYPE_CHECKING:
+    from confsvc.events.model import Delivery, Event, Webhook
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
@@ -156,3 +161,90 @@ class Store(Protocol):
     async def list_active_recordings(self) -> list[Recording]:
         """All tenants, status recording, oldest first (reconciliation)."""
         ...
+
+
+@runtime_checkable
+class EventStore(Store, Protocol):
+    """The event stream's part of a store (SQLite: sqlite_events.py, sqlite_webhooks.py).
+
+    - `append_event` joins the caller's transaction: an event commits with its change.
+      `seq` increases in commit order (never reused); after a commit that appended
+      events, listeners (add_event_listener) are called.
+    - With `journal` set, save_conference/save_conferencecall/save_recording and
+      create_conference read the stored version and call journal.changed(store, old,
+      new) in the same transaction (confsvc/events/journal.py)."""
+
+    def after_commit(self, fn: Callable[[], None]) -> None: ...
+
+    def add_event_listener(self, fn: Callable[[], None]) -> None: ...
+
+    def remove_event_listener(self, fn: Callable[[], None]) -> None: ...
+
+    async def append_event(self, event: Event) -> int: ...
+
+    async def last_event_seq(self) -> int: ...
+
+    async def events_after(self, seq: int, limit: int = ...) -> list[Event]: ...
+
+    async def list_events(
+        self,
+        customer_id: str,
+        *,
+        after: int = 0,
+        conference_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Event]: ...
+
+    async def event_seq(self, customer_id: str, event_id: str) -> int | None: ...
+
+    def iter_events(
+        self, customer_id: str, *, after: int = 0, conference_id: str | None = None
+    ) -> AsyncIterator[Event]: ...
+
+    async def create_webhook(self, hook: Webhook) -> None: ...
+
+    async def get_webhook(self, id: str, customer_id: str | None = None) -> Webhook | None: ...
+
+    async def webhooks_of(self, customer_id: str) -> list[Webhook]: ...
+
+    async def delete_webhook(self, id: str, now: datetime) -> None: ...
+
+    async def get_webhook_secret(self, customer_id: str) -> str | None: ...
+
+    async def set_webhook_secret(
+        self, customer_id: str, secret: str, now: datetime, *, replace: bool = True
+    ) -> str: ...
+
+    async def list_webhooks(
+        self,
+        customer_id: str,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> tuple[list[Webhook], str | None]: ...
+
+    async def add_delivery(self, d: Delivery) -> None: ...
+
+    async def pending_heads(self) -> list[Delivery]: ...
+
+    async def get_delivery(self, id: str) -> Delivery | None: ...
+
+    async def delivery_attempted(
+        self,
+        id: str,
+        *,
+        status: str,
+        at: float,
+        next_at: float,
+        status_code: int | None,
+        error: str | None,
+        now: datetime,
+    ) -> None: ...
+
+    async def list_deliveries(
+        self,
+        webhook_id: str,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> tuple[list[Delivery], str | None]: ...

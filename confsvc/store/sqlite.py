@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
@@ -31,6 +31,7 @@ from confsvc.store.base import (
     decode_page_token,
     encode_page_token,
 )
+from confsvc.store.sqlite_events import SqliteEvents
 from confsvc.store.sqlite_recordings import SqliteRecordings
 from confsvc.store.sqlite_schema import (
     _CALL_COLS,
@@ -46,6 +47,10 @@ from confsvc.store.sqlite_schema import (
     _conf_params,
     _enum,
 )
+from confsvc.store.sqlite_webhooks import SqliteWebhooks
+
+if TYPE_CHECKING:
+    from confsvc.events.journal import Journal
 
 # --- transactions ----------------------------------------------------------------------
 
@@ -55,6 +60,8 @@ class _Tx:
     store: SqliteStore
     task: asyncio.Task[Any] | None
     active: bool = True
+    # Run once the transaction has committed (dropped on rollback): see after_commit.
+    after: list[Callable[[], None]] = field(default_factory=list)
 
 
 # Which transaction the current task is inside. Tasks copy the context when created, so
@@ -63,9 +70,16 @@ class _Tx:
 _CURRENT_TX: ContextVar[_Tx | None] = ContextVar("confsvc_store_tx", default=None)
 
 
-class SqliteStore(SqliteRecordings):
+class SqliteStore(SqliteRecordings, SqliteEvents, SqliteWebhooks):
     """`Store` on one SQLite file. Use `await open()`/`close()` or `async with`. The
-    recording methods come from SqliteRecordings (sqlite_recordings.py)."""
+    recording methods come from SqliteRecordings (sqlite_recordings.py), the event stream
+    from SqliteEvents (sqlite_events.py), webhooks and deliveries from SqliteWebhooks.
+
+    `journal` (set by the engine, confsvc/events/journal.py): when set, every save of a
+    conference, conferencecall or recording reads the stored version first and hands
+    (old, new) to it in the same transaction, which appends the resulting events."""
+
+    journal: Journal | None = None
 
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
@@ -120,14 +134,17 @@ class SqliteStore(SqliteRecordings):
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
             )
-            rows = await w.execute_fetchall("SELECT MAX(version) FROM schema_version")
-            current = next(iter(rows))[0] or 0
+            rows = await w.execute_fetchall("SELECT version FROM schema_version")
+            applied = {int(r[0]) for r in rows}
+            current = max(applied, default=0)
             if current > SCHEMA_VERSION:
                 raise RuntimeError(
                     f"database schema v{current} is newer than this code (v{SCHEMA_VERSION})"
                 )
-            for version, statements in MIGRATIONS:
-                if version <= current:
+            # Every version not applied yet, in order: a gap (4 applied before 3 existed,
+            # when two changes were made side by side) is filled later, not skipped.
+            for version, statements in sorted(MIGRATIONS, key=lambda m: m[0]):
+                if version in applied:
                     continue
                 for sql in statements:
                     await _exec(w, sql)
@@ -174,6 +191,32 @@ class SqliteStore(SqliteRecordings):
             finally:
                 tx.active = False
                 _CURRENT_TX.reset(token)
+        for fn in tx.after:
+            fn()
+
+    def after_commit(self, fn: Callable[[], None]) -> None:
+        """fn() once the current transaction of this task commits (never on rollback);
+        at once outside a transaction. fn must not raise."""
+        tx = _CURRENT_TX.get()
+        if self._in_tx() and tx is not None:
+            if fn not in tx.after:
+                tx.after.append(fn)
+        else:
+            fn()
+
+    @asynccontextmanager
+    async def _changing(
+        self, get_old: Callable[[str], Awaitable[Any]], new: Any
+    ) -> AsyncIterator[None]:
+        """Around the write of `new`: with a journal, one transaction holding the read of
+        the stored version, the write, and the events derived from (old, new)."""
+        if self.journal is None:
+            yield
+            return
+        async with self.transaction():
+            old = await get_old(new.id)
+            yield
+            await self.journal.changed(self, old, new)
 
     async def _write(self, sql: str, params: Sequence[Any]) -> None:
         if self._in_tx():
@@ -195,10 +238,12 @@ class SqliteStore(SqliteRecordings):
     # --- conferences ---------------------------------------------------------------------
 
     async def create_conference(self, conf: Conference) -> None:
-        await self._write_conference(_INSERT_CONF, conf)
+        async with self._changing(_nothing, conf):
+            await self._write_conference(_INSERT_CONF, conf)
 
     async def save_conference(self, conf: Conference) -> None:
-        await self._write_conference(_UPSERT_CONF, conf)
+        async with self._changing(self.get_conference, conf):
+            await self._write_conference(_UPSERT_CONF, conf)
 
     async def _write_conference(self, sql: str, conf: Conference) -> None:
         try:
@@ -261,7 +306,8 @@ class SqliteStore(SqliteRecordings):
     # --- conferencecalls -------------------------------------------------------------------
 
     async def save_conferencecall(self, call: Conferencecall) -> None:
-        await self._write(_UPSERT_CALL, _call_params(call))
+        async with self._changing(self.get_conferencecall, call):
+            await self._write(_UPSERT_CALL, _call_params(call))
 
     async def get_conferencecall(
         self, id: str, customer_id: str | None = None
@@ -332,6 +378,10 @@ class SqliteStore(SqliteRecordings):
             return rows, None
         last = rows[size - 1]
         return rows[:size], encode_page_token(last["tm_create"], last["id"])
+
+
+async def _nothing(_: str) -> None:
+    return None
 
 
 async def _exec(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> None:

@@ -6,7 +6,8 @@ Uses the store's plumbing (_write, _fetch, _page), so recording methods join a
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any
 
 from confsvc.domain.ids import from_iso, to_iso
@@ -89,8 +90,13 @@ class SqliteRecordings:
             page_token: str | None,
         ) -> tuple[list[sqlite3.Row], str | None]: ...
 
+        def _changing(
+            self, get_old: Callable[[str], Awaitable[Any]], new: Any
+        ) -> AbstractAsyncContextManager[None]: ...
+
     async def save_recording(self, rec: Recording) -> None:
-        await self._write(_UPSERT_REC, _rec_params(rec))
+        async with self._changing(self.get_recording, rec):  # events: see SqliteStore
+            await self._write(_UPSERT_REC, _rec_params(rec))
 
     async def get_recording(self, id: str, customer_id: str | None = None) -> Recording | None:
         sql = f"SELECT {_REC_COLS} FROM recordings WHERE id = ?"

@@ -8,11 +8,15 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+from pydantic import BaseModel
+
 from confsvc.domain.conference import Conference
 from confsvc.domain.conferencecall import Conferencecall
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso, to_iso
+from confsvc.store.sqlite_events import EVENTS_SCHEMA
 from confsvc.store.sqlite_recordings import RECORDINGS_SCHEMA
+from confsvc.store.sqlite_webhooks import WEBHOOKS_SCHEMA
 
 # Each migration is (version, statements); append new ones, never edit applied ones.
 MIGRATIONS: list[tuple[int, list[str]]] = [
@@ -74,17 +78,48 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             *RECORDINGS_SCHEMA,
         ],
     ),
+    (
+        3,
+        [
+            # Participant control (issue 5): conference options as one JSON object (all
+            # immutable, read as a whole), the floor holder, and each caller's controls.
+            "ALTER TABLE conferences ADD COLUMN options TEXT NOT NULL DEFAULT '{}'",
+            "ALTER TABLE conferences ADD COLUMN floor_conferencecall_id TEXT",
+            "ALTER TABLE conferencecalls ADD COLUMN role TEXT NOT NULL DEFAULT 'participant'",
+            "ALTER TABLE conferencecalls ADD COLUMN muted INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE conferencecalls ADD COLUMN deaf INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE conferencecalls ADD COLUMN talking INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE conferencecalls ADD COLUMN held INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE conferencecalls ADD COLUMN pin_entry INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE conferencecalls ADD COLUMN tm_join TEXT",
+        ],
+    ),
+    (
+        4,
+        [
+            # Events (issue 6): where a conference reports to, the event stream, webhooks.
+            "ALTER TABLE conferences ADD COLUMN notify_url TEXT",
+            "ALTER TABLE conferences ADD COLUMN notify_method TEXT NOT NULL DEFAULT 'POST'",
+            "ALTER TABLE conferences ADD COLUMN callback_url TEXT",
+            "ALTER TABLE conferences ADD COLUMN callback_method TEXT NOT NULL DEFAULT 'POST'",
+            *EVENTS_SCHEMA,
+            *WEBHOOKS_SCHEMA,
+        ],
+    ),
 ]
-SCHEMA_VERSION = MIGRATIONS[-1][0]
+# The runner applies every version not yet applied, in order (a gap is tolerated).
+SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)
 
 _CONF_COLS = (
     "id, customer_id, type, status, name, detail, room, timeout, max_participants, data, "
-    "record, record_format, conferencecall_ids, recording_id, recording_ids, tm_create, "
-    "tm_update, tm_delete"
+    "record, record_format, notify_url, notify_method, callback_url, callback_method, "
+    "conferencecall_ids, recording_id, recording_ids, tm_create, "
+    "tm_update, tm_delete, options, floor_conferencecall_id"
 )
 _CALL_COLS = (
     "id, customer_id, conference_id, reference_type, reference_id, status, caller_number, "
-    "caller_name, health_failures, tm_create, tm_update, tm_delete"
+    "caller_name, health_failures, tm_create, tm_update, tm_delete, "
+    "role, muted, deaf, talking, held, pin_entry, tm_join"
 )
 
 
@@ -110,8 +145,8 @@ _INSERT_CONF = (
 
 # --- row <-> model -----------------------------------------------------------------------
 
-_JSON_COLS = frozenset({"data", "conferencecall_ids", "recording_ids"})
-_TIME_COLS = frozenset({"tm_create", "tm_update", "tm_delete"})
+_JSON_COLS = frozenset({"data", "conferencecall_ids", "recording_ids", "options"})
+_TIME_COLS = frozenset({"tm_create", "tm_update", "tm_delete", "tm_join"})
 
 
 def _to_db(value: Any) -> Any:
@@ -121,6 +156,8 @@ def _to_db(value: Any) -> Any:
         return to_iso(value)
     if isinstance(value, dict | tuple | list):
         return json.dumps(value if isinstance(value, dict) else list(value))
+    if isinstance(value, BaseModel):  # conference options
+        return json.dumps(value.model_dump(mode="json"))
     return value
 
 

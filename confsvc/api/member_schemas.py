@@ -1,0 +1,162 @@
+"""Shapes of participant control (issue 5): the conference options (mixed into
+ConferenceCreate and the Conference response), the conferencecall's member fields, the
+play body, and the Plivo-style answers (api/plivo.py). As in schemas.py: shape only here;
+value rules are the domain's (confsvc/domain/options.py), whose limits are documented."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from confsvc.domain.options import (
+    DIGITS_PATTERN_MAX,
+    PIN_MAX,
+    TIME_LIMIT_MAX,
+    URL_MAX,
+    Role,
+)
+
+_SOUND = "'' (none), beep:1, beep:2, an http(s) URL of a sound file, or a stock sound name"
+_PIN = {"pattern": f"^[0-9]{{0,{PIN_MAX}}}$"}
+
+
+class OptionFields(BaseModel):
+    """The conference options (set at creation, immutable). Mixed into ConferenceCreate
+    (a strict request) and the Conference response."""
+
+    enter_sound: str = Field(default="", description=f"Played to the room on a join: {_SOUND}.")
+    exit_sound: str = Field(default="", description=f"Played to the room on a leave: {_SOUND}.")
+    start_muted: bool = Field(default=False, description="Participants join muted.")
+    wait_for_moderator: bool = Field(
+        default=False,
+        description="Participants wait muted, hearing music, until a moderator is in "
+        "(needs moderator_pin).",
+    )
+    end_on_moderator_exit: bool = Field(
+        default=False,
+        description="A moderator leaving ends the conference (needs moderator_pin).",
+    )
+    stay_alone: bool = Field(
+        default=True, description="false: the conference ends when one caller is left alone."
+    )
+    wait_sound: str = Field(
+        default="",
+        description="Music-on-hold class or http(s) URL played while one caller is alone "
+        "or participants wait for a moderator ('' = silence when alone, `default` music "
+        "while waiting).",
+    )
+    time_limit: int = Field(
+        default=0,
+        json_schema_extra={"minimum": 0, "maximum": TIME_LIMIT_MAX},
+        description="Seconds each caller may stay in the room; 0 = no limit.",
+    )
+    hangup_on_star: bool = Field(default=False, description="`*` takes the caller out.")
+    digits_match: str = Field(
+        default="",
+        description=f"Comma separated digit patterns (0-9 * #, up to {DIGITS_PATTERN_MAX} "
+        "each), e.g. `123,#9`: a caller pressing one raises conferencecall_digits.",
+    )
+    relay_dtmf: bool = Field(default=False, description="Send each caller's digits to the others.")
+    floor_events: bool = Field(
+        default=False, description="Talk detection: `talking` and floor_conferencecall_id."
+    )
+    pin: str = Field(
+        default="", json_schema_extra=_PIN, description="Callers enter it to join (participant)."
+    )
+    moderator_pin: str = Field(
+        default="", json_schema_extra=_PIN, description="Callers entering it join as moderator."
+    )
+
+
+class ConferenceControlOut(OptionFields):
+    floor_conferencecall_id: str | None = Field(
+        default=None, description="Who last started talking (floor_events)."
+    )
+
+
+class MemberFieldsOut(BaseModel):
+    role: Role
+    muted: bool = Field(description="Not heard by the others.")
+    deaf: bool = Field(description="Hears nothing of the room.")
+    talking: bool = Field(description="Talking now (only with floor_events).")
+    waiting_for: str | None = Field(
+        description="`pin`: entering its PIN (not in the room yet); `moderator`: muted "
+        "until a moderator joins; null otherwise."
+    )
+
+
+class PlayRequest(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    media: str = Field(
+        json_schema_extra={"maxLength": URL_MAX},
+        description="beep:1, beep:2, an http(s) URL of a sound file, or a stock sound name.",
+    )
+
+
+# --- Plivo (api/plivo.py) --------------------------------------------------------------
+
+
+class PlivoConferenceList(BaseModel):
+    api_id: str
+    conferences: list[str] = Field(description="Names (rooms) of the live conferences.")
+
+
+class PlivoMember(BaseModel):
+    muted: bool
+    member_id: str = Field(description="The conferencecall id.")
+    deaf: bool
+    from_: str = Field(alias="from", description="Caller number.")
+    to: str = Field(description="What was dialled: the room.")
+    caller_name: str = Field(description="URL-encoded, as in Plivo.")
+    direction: str = Field(description="Always inbound (callers dial in).")
+    call_uuid: str = Field(description="The Asterisk channel id.")
+    join_time: str = Field(description="Seconds since it joined.")
+
+
+class PlivoConference(BaseModel):
+    conference_name: str
+    conference_run_time: str = Field(description="Seconds since the conference was created.")
+    conference_member_count: str
+    members: list[PlivoMember]
+    api_id: str
+
+
+class PlivoMemberResult(BaseModel):
+    message: str
+    member_id: list[str]
+    api_id: str
+
+
+class PlivoAsync(BaseModel):
+    api_id: str
+    message: str = Field(description="The result is POSTed to callback_url.")
+
+
+class PlivoPlay(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(description="What to play (same values as /play's media).")
+
+
+MODELS: tuple[tuple[type[BaseModel], str], ...] = (
+    (PlayRequest, "validation"),
+    (PlivoPlay, "validation"),
+    (PlivoConferenceList, "serialization"),
+    (PlivoConference, "serialization"),
+    (PlivoMemberResult, "serialization"),
+    (PlivoAsync, "serialization"),
+)
+
+
+def option_names() -> tuple[str, ...]:
+    return tuple(OptionFields.model_fields)
+
+
+def options_from(fields: dict[str, Any]) -> dict[str, Any]:
+    """Move the option fields of a create body into `options` (the domain's shape)."""
+    options = {name: fields.pop(name) for name in option_names() if name in fields}
+    if options:
+        fields["options"] = options
+    return fields

@@ -1,0 +1,81 @@
+"""In-memory state of participant control, owned by the engine core (`core.members`):
+PIN entries in progress, digit buffers, per-caller time limits, playbacks started through
+the API, and what each room plays while callers wait. Nothing here is the truth: the
+store is. After a restart it starts empty and reconcile re-arms what matters (time
+limits, wait sounds; a caller half-way through a PIN is asked again)."""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING
+
+from confsvc.domain.moderation import DigitBuffer, PinEntry
+from confsvc.engine.timers import Timers
+
+if TYPE_CHECKING:
+    from confsvc.engine.core import EngineCore
+
+
+class MemberState:
+    def __init__(self, core: EngineCore) -> None:
+        self.core = core
+        self.pins: dict[str, PinEntry] = {}  # call id -> its PIN entry so far
+        self.prompts: dict[str, str] = {}  # call id -> playback id of its PIN prompt
+        self.pin_timers = Timers(self._pin_timeout)  # keyed by call id
+        self.time_limits = Timers(self._time_limit)  # keyed by call id
+        self.digits: dict[str, DigitBuffer] = {}  # call id -> recent digits (digits_match)
+        self.plays: dict[str, set[str]] = {}  # call id -> playbacks started by the API
+        self.play_owner: dict[str, str] = {}  # playback id -> call id
+        self.wait: dict[str, str] = {}  # conference id -> wait sound playing ("" = none)
+        self.wait_playback: dict[str, str] = {}  # conference id -> looping URL playback id
+        self._seq = itertools.count(1)
+
+    def next_id(self, prefix: str, owner: str) -> str:
+        return f"{prefix}-{owner}-{next(self._seq)}"
+
+    def track_play(self, call_id: str, playback_id: str) -> None:
+        self.plays.setdefault(call_id, set()).add(playback_id)
+        self.play_owner[playback_id] = call_id
+
+    def play_done(self, playback_id: str) -> None:
+        call_id = self.play_owner.pop(playback_id, None)
+        if call_id is not None:
+            self.plays.get(call_id, set()).discard(playback_id)
+
+    def forget_call(self, call_id: str) -> None:
+        """The caller is gone: drop everything kept for it."""
+        self.pins.pop(call_id, None)
+        self.prompts.pop(call_id, None)
+        self.digits.pop(call_id, None)
+        self.pin_timers.cancel(call_id)
+        self.time_limits.cancel(call_id)
+        for playback_id in self.plays.pop(call_id, set()):
+            self.play_owner.pop(playback_id, None)
+
+    def forget_conference(self, conference_id: str) -> None:
+        self.wait.pop(conference_id, None)
+        self.wait_playback.pop(conference_id, None)
+
+    def close(self) -> None:
+        self.pin_timers.close()
+        self.time_limits.close()
+
+    # --- timers fire into the call's conference lane ----------------------------------
+
+    def _pin_timeout(self, call_id: str) -> None:
+        from confsvc.engine import pin
+
+        conference_id = self.core.call_conference.get(call_id)
+        if conference_id is not None:
+            self.core.lanes.fire(
+                conference_id, lambda: pin.timed_out(self.core, call_id), "pin timeout"
+            )
+
+    def _time_limit(self, call_id: str) -> None:
+        from confsvc.engine import moderation
+
+        conference_id = self.core.call_conference.get(call_id)
+        if conference_id is not None:
+            self.core.lanes.fire(
+                conference_id, lambda: moderation.time_limit_reached(self.core, call_id), "limit"
+            )

@@ -1,0 +1,170 @@
+"""The events part of `SqliteStore` (a mixin): the event stream and its commit signal.
+
+`append_event` joins the caller's transaction (it opens one when there is none), so an
+event is committed together with the state change it reports, or not at all. `seq` is an
+AUTOINCREMENT integer: transactions are serialized by the writer, so seq order is commit
+order, never reused. After a commit that appended events the registered listeners are
+called (the webhook outbox and the WebSocket hub wake up); they then read the store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Any
+
+import structlog
+
+from confsvc.domain.ids import from_iso, to_iso
+from confsvc.events.model import Event
+
+log = structlog.get_logger(__name__)
+
+# Migration 4 (with the conference columns and the webhook tables).
+EVENTS_SCHEMA: list[str] = [
+    """CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        customer_id TEXT NOT NULL,
+        conference_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        data TEXT NOT NULL
+    )""",
+    "CREATE INDEX ix_events_customer ON events (customer_id, seq)",
+    "CREATE INDEX ix_events_conference ON events (conference_id, seq)",
+]
+
+_EVENT_COLS = "seq, id, customer_id, conference_id, type, resource_id, timestamp, data"
+_INSERT_EVENT = (
+    "INSERT INTO events (id, customer_id, conference_id, type, resource_id, timestamp, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq"
+)
+MAX_EVENTS_BATCH = 1000
+
+
+def _event_from_row(r: sqlite3.Row) -> Event:
+    return Event(
+        seq=r["seq"],
+        id=r["id"],
+        type=r["type"],
+        customer_id=r["customer_id"],
+        conference_id=r["conference_id"],
+        resource_id=r["resource_id"],
+        timestamp=from_iso(r["timestamp"]),  # type: ignore[arg-type]
+        data=json.loads(r["data"]),
+    )
+
+
+class SqliteEvents:
+    """Event methods of SqliteStore."""
+
+    _event_listeners: list[Callable[[], None]]
+
+    if TYPE_CHECKING:
+
+        async def _fetch(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]: ...
+
+        def transaction(self) -> AbstractAsyncContextManager[Any]: ...
+
+        def after_commit(self, fn: Callable[[], None]) -> None: ...
+
+    # --- commit signal -------------------------------------------------------------------
+
+    def add_event_listener(self, fn: Callable[[], None]) -> None:
+        """fn() after every commit that appended events (sync, must not raise or block)."""
+        self._listeners().append(fn)
+
+    def remove_event_listener(self, fn: Callable[[], None]) -> None:
+        listeners = self._listeners()
+        if fn in listeners:
+            listeners.remove(fn)
+
+    def _listeners(self) -> list[Callable[[], None]]:
+        try:
+            return self._event_listeners
+        except AttributeError:
+            self._event_listeners = []
+            return self._event_listeners
+
+    def _events_committed(self) -> None:
+        for fn in list(self._listeners()):
+            try:
+                fn()
+            except Exception:  # a listener's bug must not break the writer
+                log.exception("event listener failed")
+
+    # --- writing -------------------------------------------------------------------------
+
+    async def append_event(self, event: Event) -> int:
+        """Store the event in the current transaction (or a new one); returns its seq."""
+        async with self.transaction():
+            rows = await self._fetch(
+                _INSERT_EVENT,
+                (
+                    event.id,
+                    event.customer_id,
+                    event.conference_id,
+                    event.type,
+                    event.resource_id,
+                    to_iso(event.timestamp),
+                    json.dumps(event.data, separators=(",", ":")),
+                ),
+            )
+            self.after_commit(self._events_committed)
+        return int(rows[0][0])
+
+    # --- reading -------------------------------------------------------------------------
+
+    async def last_event_seq(self) -> int:
+        rows = await self._fetch("SELECT MAX(seq) FROM events", ())
+        return int(rows[0][0] or 0)
+
+    async def events_after(self, seq: int, limit: int = MAX_EVENTS_BATCH) -> list[Event]:
+        """Every tenant's events with seq > seq, oldest first (the WebSocket hub's tail)."""
+        rows = await self._fetch(
+            f"SELECT {_EVENT_COLS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            (seq, min(limit, MAX_EVENTS_BATCH)),
+        )
+        return [_event_from_row(r) for r in rows]
+
+    async def list_events(
+        self,
+        customer_id: str,
+        *,
+        after: int = 0,
+        conference_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Event]:
+        """The tenant's events with seq > after, oldest first."""
+        sql = f"SELECT {_EVENT_COLS} FROM events WHERE customer_id = ? AND seq > ?"
+        params: list[Any] = [customer_id, after]
+        if conference_id is not None:
+            sql += " AND conference_id = ?"
+            params.append(conference_id)
+        sql += " ORDER BY seq LIMIT ?"
+        params.append(min(limit, MAX_EVENTS_BATCH))
+        return [_event_from_row(r) for r in await self._fetch(sql, params)]
+
+    async def iter_events(
+        self, customer_id: str, *, after: int = 0, conference_id: str | None = None
+    ) -> AsyncIterator[Event]:
+        """Every matching event after `after`, in batches (replays)."""
+        while True:
+            batch = await self.list_events(
+                customer_id, after=after, conference_id=conference_id, limit=MAX_EVENTS_BATCH
+            )
+            for event in batch:
+                yield event
+            if len(batch) < MAX_EVENTS_BATCH:
+                return
+            after = batch[-1].seq
+
+    async def event_seq(self, customer_id: str, event_id: str) -> int | None:
+        """seq of the tenant's event with this public id (None: unknown or another's)."""
+        rows = await self._fetch(
+            "SELECT seq FROM events WHERE id = ? AND customer_id = ?", (event_id, customer_id)
+        )
+        return int(rows[0][0]) if rows else None
