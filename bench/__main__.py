@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         profile_dir=args.out / "tmp" if args.profile else None,  # raw stacks (not kept)
         controller_env=dict(kv.split("=", 1) for kv in args.controller_env),
         revision=args.revision,
+        quiet_wait=0 if args.quick else 20.0,
     )
 
     async def go() -> dict:

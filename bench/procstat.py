@@ -26,19 +26,16 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def machine_ticks() -> tuple[int, int]:
-    """(busy, total) jiffies of all CPUs since boot."""
-    parts = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = parts[3] + parts[4]  # idle + iowait
-    total = sum(parts[:8])  # guest time is already counted in user
-    return total - idle, total
+def machine_ticks() -> list[int]:
+    """The machine's jiffies since boot: user nice system idle iowait irq softirq steal."""
+    return [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:9]]
 
 
 @dataclass
 class Snapshot:
     wall: float
     cpu: dict[str, float]
-    machine: tuple[int, int]
+    machine: list[int]
 
 
 class CpuMeter:
@@ -63,12 +60,20 @@ class CpuMeter:
 
     @staticmethod
     def percent(a: Snapshot, b: Snapshot) -> dict[str, float]:
-        """% of one core each process used from a to b, plus the machine's busy %."""
+        """% of one core each process used from a to b; the machine's busy % (of all
+        cores); and, in % of one core, the kernel's interrupt work (loopback RTP is
+        mostly softirq) and everything else: processes that are not ours."""
         wall = max(b.wall - a.wall, 1e-9)
         out = {k: round(100 * v / wall, 2) for k, v in CpuMeter.used(a, b).items()}
-        busy = b.machine[0] - a.machine[0]
-        total = max(b.machine[1] - a.machine[1], 1)
-        out["machine_busy"] = round(100 * busy / total, 1)
+        d = [y - x for x, y in zip(a.machine, b.machine, strict=True)]
+        total = max(sum(d), 1)
+        cores = os.cpu_count() or 1
+        busy = 100 * cores * (total - d[3] - d[4]) / total
+        irq = 100 * cores * (d[5] + d[6]) / total
+        ours = sum(v for v in out.values() if v == v)  # NaN for a process that is gone
+        out["machine_busy"] = round(busy / cores, 1)
+        out["softirq"] = round(irq, 1)
+        out["other"] = round(max(0.0, busy - irq - ours), 1)
         return out
 
     def rss(self, name: str) -> float | None:

@@ -62,6 +62,12 @@ class RunConfig:
     profile_dir: Path | None = None  # py-spy the controller during the largest ARI scenario
     controller_env: dict[str, str] = field(default_factory=dict)  # experiments only
     revision: str | None = None  # run the controller from this git revision, not the tree
+    # Before each scenario, wait until processes that are not ours use less than
+    # quiet_limit % of a core (others share the machine): at most quiet_wait s each,
+    # quiet_budget s in all. 0 turns it off.
+    quiet_limit: float = 15.0
+    quiet_wait: float = 20.0
+    quiet_budget: float = 120.0
 
 
 def git(*args: str) -> str:
@@ -105,6 +111,18 @@ def source_revision() -> str:
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return (rev or "unknown") + ("+dirty" if dirty else "")
+
+
+async def wait_quiet(meter: CpuMeter, limit: float, max_wait: float) -> dict[str, float]:
+    """Wait until other processes use < limit % of a core (1 s samples), max_wait at most."""
+    start = time.monotonic()
+    while True:
+        a = meter.snap()
+        await asyncio.sleep(1.0)
+        other = CpuMeter.percent(a, meter.snap())["other"]
+        waited = time.monotonic() - start
+        if other < limit or waited >= max_wait:
+            return {"waited_s": round(waited, 1), "other_pct": other}
 
 
 def machine_info(sut: Instance) -> dict[str, Any]:
@@ -184,13 +202,19 @@ async def run_bench(cfg: RunConfig, sut_env: dict[str, str] | None = None) -> di
             for path in (CONFBRIDGE, ARI):
                 await scenario.run(ctx, WARMUP, path, f"bn{run_id}w{path[0]}")
         biggest = max(cfg.scenarios, key=lambda s: s.callers)
+        budget = cfg.quiet_budget
         for i, sc in enumerate(cfg.scenarios):
             # Alternate which path goes first, so drift over the run favours neither.
             order = (CONFBRIDGE, ARI) if i % 2 == 0 else (ARI, CONFBRIDGE)
             for path in order:
                 profiled = path == ARI and sc is biggest
                 ctx.profile_dir = cfg.profile_dir if profiled else None
-                results.append(await scenario.run(ctx, sc, path, f"bn{run_id}s{i}{path[0]}"))
+                quiet: dict[str, float] = {}
+                if cfg.quiet_wait > 0 and budget > 0:
+                    quiet = await wait_quiet(meter, cfg.quiet_limit, min(cfg.quiet_wait, budget))
+                    budget -= quiet["waited_s"]
+                res = await scenario.run(ctx, sc, path, f"bn{run_id}s{i}{path[0]}")
+                results.append({**res, "quiet_before": quiet})
                 await asyncio.sleep(cfg.pause)
     finally:
         if loadgen is not None:

@@ -55,6 +55,15 @@ class Settings(BaseSettings):
     ws_queue_size: int = 1000  # events queued per WebSocket client before it is dropped
     ws_heartbeat: float = 20.0  # seconds between WebSocket pings
 
+    # Dial-out (README "Dial-out"): calls leave as PJSIP/<number>@<trunk_endpoint>.
+    trunk_endpoint: str = "trunk"
+    trunk_port: int = 5090  # the [trunk] AOR's port on 127.0.0.1 (rendered by asterisk/ctl)
+    # Destination prefixes each tenant may call: "tenant-a:+65|+1,tenant-b:+44" ("+" = any
+    # number). A tenant not listed may call nothing.
+    dialout_allow: str = ""
+    dialout_max_calls: int = 8  # concurrent dial-out calls per tenant
+    dialout_tenant_max_calls: str = ""  # per-tenant overrides: "tenant-a:20,tenant-b:2"
+
     @property
     def ari_url(self) -> str:
         return f"http://{self.asterisk_host}:{self.ari_port}/ari"

@@ -22,6 +22,7 @@ from confsvc.domain import (
     StopRecording,
 )
 from confsvc.domain import now as utcnow
+from confsvc.engine.dialout_state import DialoutState
 from confsvc.engine.dispatcher import Dispatcher
 from confsvc.engine.member_state import MemberState
 from confsvc.engine.timers import Timers
@@ -60,6 +61,8 @@ class EngineCore:
         self.recording_waiters: dict[str, asyncio.Future[None]] = {}
         # Participant control in memory: PIN entries, digits, time limits, wait sounds.
         self.members = MemberState(self)
+        # Dial-out calls in memory: their lanes, hangup causes (engine/dialout.py).
+        self.dialouts = DialoutState()
         # Every save now stores its events in the same transaction (confsvc/events).
         self.journal = events_journal.attach(store, settings)
 

@@ -35,7 +35,11 @@ CONFERENCECALL_TYPES = (
     "conferencecall_digits",
 )
 RECORDING_TYPES = ("recording_started", "recording_finished")
-EVENT_TYPES: tuple[str, ...] = CONFERENCE_TYPES + CONFERENCECALL_TYPES + RECORDING_TYPES
+# A dial-out call ended (engine/dialout.py stores it with the call's final state).
+CALL_TYPES = ("call_ended",)
+EVENT_TYPES: tuple[str, ...] = (
+    CONFERENCE_TYPES + CONFERENCECALL_TYPES + RECORDING_TYPES + CALL_TYPES
+)
 
 Resource = Conference | Conferencecall | Recording
 

@@ -31,6 +31,7 @@ from confsvc.store.base import (
     decode_page_token,
     encode_page_token,
 )
+from confsvc.store.sqlite_calls import SqliteCalls
 from confsvc.store.sqlite_events import SqliteEvents
 from confsvc.store.sqlite_recordings import SqliteRecordings
 from confsvc.store.sqlite_schema import (
@@ -70,7 +71,7 @@ class _Tx:
 _CURRENT_TX: ContextVar[_Tx | None] = ContextVar("confsvc_store_tx", default=None)
 
 
-class SqliteStore(SqliteRecordings, SqliteEvents, SqliteWebhooks):
+class SqliteStore(SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls):
     """`Store` on one SQLite file. Use `await open()`/`close()` or `async with`. The
     recording methods come from SqliteRecordings (sqlite_recordings.py), the event stream
     from SqliteEvents (sqlite_events.py), webhooks and deliveries from SqliteWebhooks.

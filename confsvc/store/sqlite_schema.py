@@ -14,6 +14,7 @@ from confsvc.domain.conference import Conference
 from confsvc.domain.conferencecall import Conferencecall
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso, to_iso
+from confsvc.store.sqlite_calls import CALLS_SCHEMA
 from confsvc.store.sqlite_events import EVENTS_SCHEMA
 from confsvc.store.sqlite_recordings import RECORDINGS_SCHEMA
 from confsvc.store.sqlite_webhooks import WEBHOOKS_SCHEMA
@@ -106,6 +107,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             *WEBHOOKS_SCHEMA,
         ],
     ),
+    # Dial-out (issue 8): one row per destination of a dial-out request.
+    (5, [*CALLS_SCHEMA]),
 ]
 # The runner applies every version not yet applied, in order (a gap is tolerated).
 SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)

@@ -82,6 +82,8 @@ def test_env(port_base: int | None = None) -> dict[str, str]:
         CONFSVC_RTP_END=str(base + 1999),
         CONFSVC_ARI_PASSWORD=f"ari-test-{base}",
         CONFSVC_PHONE_PASSWORD=f"phone-test-{base}",
+        # Dial-out trunk -> the test carrier (tests/support/carrier.py), when one runs.
+        CONFSVC_TRUNK_PORT=str(base + 160),
     )
     for k in ("CONFSVC_ASTERISK_MODE", "CONFSVC_RUNTIME_DIR"):
         if k in os.environ:

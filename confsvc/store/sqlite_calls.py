@@ -1,0 +1,168 @@
+"""The dial-out part of `SqliteStore` (a mixin): the calls table (migration 5), one row per
+destination of a dial-out request (confsvc/domain/dialout.py). Same plumbing, text
+formats and transactions as sqlite.py; not journaled (the engine stores a call's
+`call_ended` event itself, in the transaction that ends it)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from confsvc.domain.dialout import CallStatus, DialoutCall
+from confsvc.domain.ids import from_iso, to_iso
+from confsvc.store.base import DEFAULT_PAGE_SIZE
+
+# Migration 5.
+CALLS_SCHEMA: list[str] = [
+    """CREATE TABLE calls (
+        id TEXT PRIMARY KEY,
+        request_id TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        customer_id TEXT NOT NULL,
+        conference_id TEXT NOT NULL,
+        room TEXT NOT NULL,
+        room_created INTEGER NOT NULL,
+        dest TEXT NOT NULL,
+        caller_id TEXT NOT NULL,
+        tag TEXT,
+        notify_url TEXT,
+        timeout INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        result TEXT,
+        hangup_cause INTEGER,
+        hangup_cause_txt TEXT NOT NULL,
+        conferencecall_id TEXT,
+        tm_create TEXT NOT NULL,
+        tm_dial TEXT,
+        tm_answer TEXT,
+        tm_end TEXT,
+        tm_update TEXT
+    )""",
+    "CREATE INDEX ix_calls_customer_page ON calls (customer_id, tm_create DESC, id DESC)",
+    "CREATE INDEX ix_calls_open_customer ON calls (customer_id) WHERE status != 'ended'",
+    "CREATE INDEX ix_calls_open_conference ON calls (conference_id) WHERE status != 'ended'",
+    "CREATE INDEX ix_calls_conference ON calls (conference_id, tm_create)",
+]
+
+_COLS = (
+    "id, request_id, position, customer_id, conference_id, room, room_created, dest, "
+    "caller_id, tag, notify_url, timeout, status, result, hangup_cause, hangup_cause_txt, "
+    "conferencecall_id, tm_create, tm_dial, tm_answer, tm_end, tm_update"
+)
+_NAMES = [c.strip() for c in _COLS.split(",")]
+_UPSERT = (
+    f"INSERT INTO calls ({_COLS}) VALUES ({', '.join('?' for _ in _NAMES)}) "
+    "ON CONFLICT(id) DO UPDATE SET " + ", ".join(f"{c} = excluded.{c}" for c in _NAMES if c != "id")
+)
+_TIME_COLS = frozenset({"tm_create", "tm_dial", "tm_answer", "tm_end", "tm_update"})
+_ENDED = CallStatus.ENDED.value
+
+
+def _params(call: DialoutCall) -> list[Any]:
+    out: list[Any] = []
+    for col in _NAMES:
+        value = getattr(call, col)
+        if col in _TIME_COLS:
+            value = to_iso(value)
+        elif col in ("status", "result"):
+            value = None if value is None else value.value
+        elif col == "room_created":
+            value = int(value)
+        out.append(value)
+    return out
+
+
+def _from_row(r: sqlite3.Row) -> DialoutCall:
+    fields = {k: (from_iso(r[k]) if k in _TIME_COLS else r[k]) for k in r.keys()}
+    fields["room_created"] = bool(fields["room_created"])
+    return DialoutCall.model_validate(fields)
+
+
+class SqliteCalls:
+    """Dial-out call methods of SqliteStore."""
+
+    if TYPE_CHECKING:
+
+        async def _write(self, sql: str, params: Sequence[Any]) -> None: ...
+
+        async def _fetch(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]: ...
+
+        async def _page(
+            self,
+            table: str,
+            cols: str,
+            where: list[str],
+            params: list[Any],
+            page_size: int,
+            page_token: str | None,
+        ) -> tuple[list[sqlite3.Row], str | None]: ...
+
+    async def save_call(self, call: DialoutCall) -> None:
+        await self._write(_UPSERT, _params(call))
+
+    async def get_call(self, id: str, customer_id: str | None = None) -> DialoutCall | None:
+        sql = f"SELECT {_COLS} FROM calls WHERE id = ?"
+        params: list[Any] = [id]
+        if customer_id is not None:
+            sql += " AND customer_id = ?"
+            params.append(customer_id)
+        rows = await self._fetch(sql, params)
+        return _from_row(rows[0]) if rows else None
+
+    async def list_calls(
+        self,
+        customer_id: str,
+        *,
+        conference_id: str | None = None,
+        status: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> tuple[list[DialoutCall], str | None]:
+        """Newest first (a request's calls in reverse destination order)."""
+        where = ["customer_id = ?"]
+        params: list[Any] = [customer_id]
+        if conference_id is not None:
+            where.append("conference_id = ?")
+            params.append(conference_id)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        rows, token = await self._page("calls", _COLS, where, params, page_size, page_token)
+        return [_from_row(r) for r in rows], token
+
+    async def count_open_calls(self, customer_id: str) -> int:
+        """The tenant's calls not ended yet (queued, dialing, ringing or answered)."""
+        rows = await self._fetch(
+            "SELECT COUNT(*) FROM calls WHERE customer_id = ? AND status != ?",
+            (customer_id, _ENDED),
+        )
+        return int(rows[0][0])
+
+    async def count_unjoined_calls(self, conference_id: str) -> int:
+        """Open calls to the conference not yet in it as a conferencecall: the seats they
+        will take when answered."""
+        rows = await self._fetch(
+            "SELECT COUNT(*) FROM calls WHERE conference_id = ? AND status != ? "
+            "AND conferencecall_id IS NULL",
+            (conference_id, _ENDED),
+        )
+        return int(rows[0][0])
+
+    async def list_open_calls(self, conference_id: str | None = None) -> list[DialoutCall]:
+        """Not ended, every tenant, oldest first (reconcile, a conference going away)."""
+        sql = f"SELECT {_COLS} FROM calls WHERE status != ?"
+        params: list[Any] = [_ENDED]
+        if conference_id is not None:
+            sql += " AND conference_id = ?"
+            params.append(conference_id)
+        rows = await self._fetch(sql + " ORDER BY tm_create, id", params)
+        return [_from_row(r) for r in rows]
+
+    async def room_made_by_dialout(self, conference_id: str) -> bool:
+        """The conference was created by a dial-out request (POST /v1/calls)."""
+        rows = await self._fetch(
+            "SELECT 1 FROM calls WHERE conference_id = ? AND room_created = 1 LIMIT 1",
+            (conference_id,),
+        )
+        return bool(rows)
