@@ -23,13 +23,18 @@ callers racing through `joining`; it is removed when it reaches `leaved`."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+# Re-exported: callers know these as conference.<NAME>.
+from confsvc.domain.conference_effects import ArmTimeout as ArmTimeout
+from confsvc.domain.conference_effects import ConferenceEffect as ConferenceEffect
+from confsvc.domain.conference_effects import DestroyBridge as DestroyBridge
+from confsvc.domain.conference_effects import KickCall as KickCall
+from confsvc.domain.conference_effects import StopRecording as StopRecording
 from confsvc.domain.conference_rules import (
     CUSTOMER_ID_MAX,
     MAX_PARTICIPANTS_LIMIT,
@@ -46,8 +51,6 @@ from confsvc.domain.conference_rules import DATA_MAX_BYTES as DATA_MAX_BYTES
 from confsvc.domain.conference_rules import DETAIL_MAX as DETAIL_MAX
 from confsvc.domain.conference_rules import NAME_MAX as NAME_MAX
 from confsvc.domain.conference_rules import TIMEOUT_MAX as TIMEOUT_MAX
-
-# Re-exported: callers know these as conference.<NAME>.
 from confsvc.domain.conference_rules import ConferenceType as ConferenceType
 from confsvc.domain.conference_rules import participant_limit as participant_limit
 from confsvc.domain.errors import ConferenceFull, InvalidTransition, ValidationFailed
@@ -78,39 +81,6 @@ _OPEN = frozenset({S.STARTING, S.PROGRESSING})  # not yet closing: may start ter
 
 def can_transition(src: ConferenceStatus, dst: ConferenceStatus) -> bool:
     return dst in TRANSITIONS[src]
-
-
-# --- effects ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class KickCall:
-    """Run the kick path for this participant (Conferencecall.leaving + eject). The engine
-    skips calls already leaving/leaved: the conference only knows ids, not their status."""
-
-    conferencecall_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class StopRecording:
-    conference_id: str
-    recording_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class ArmTimeout:
-    """(Re)arm the auto-terminate timer; deadline None cancels it."""
-
-    conference_id: str
-    deadline: datetime | None
-
-
-@dataclass(frozen=True, slots=True)
-class DestroyBridge:
-    conference_id: str
-
-
-ConferenceEffect = KickCall | StopRecording | ArmTimeout | DestroyBridge
 
 
 # --- model -----------------------------------------------------------------------------
