@@ -47,7 +47,7 @@ DEFAULT_SCENARIOS = [
     ),
 ]
 WARMUP = Scenario("warm-up", callers=4, rooms=2, rate=4.0, hold=1, settle=0.5)
-SMOKE = [Scenario("smoke", callers=4, rooms=2, rate=4.0, hold=2, kicks=1, settle=0.5)]
+SMOKE = [Scenario("smoke", callers=4, rooms=2, rate=2.0, hold=2, kicks=1, settle=0.5)]
 
 
 @dataclass
@@ -67,7 +67,7 @@ class RunConfig:
     # quiet_budget s in all. 0 turns it off.
     quiet_limit: float = 15.0
     quiet_wait: float = 20.0
-    quiet_budget: float = 120.0
+    quiet_budget: float = 60.0
 
 
 def git(*args: str) -> str:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from confsvc.api import schemas
 from confsvc.api.auth import auth_middleware
+from confsvc.api.calls import CallRoutes
 from confsvc.api.conferencecalls import ConferencecallRoutes
 from confsvc.api.conferences import ConferenceRoutes
 from confsvc.api.errors import error_middleware
@@ -64,6 +65,7 @@ def create_app(
         *plivo.routes(),
         *RecordingRoutes(settings, store, engine).routes(),
         *WebhookRoutes(settings, store).routes(),  # type: ignore[arg-type]
+        *CallRoutes(store, engine).routes(),  # dial-out (issue 8)
         *EventRoutes(ws_routes).routes(),
         *ws_routes.routes(),
         Route(

@@ -26,6 +26,7 @@ STATUS_TEXT: dict[int, str] = {
     201: "Created",
     400: "Malformed request (bad JSON, body not an object, bad query parameter): bad_request",
     401: "Missing or invalid token: unauthorized",
+    403: "Not allowed for this account: error_dest_not_allowed (dial-out)",
     404: "Unknown id, or another tenant's: <entity>_not_found",
     405: "Method not allowed: method_not_allowed",
     409: "Not allowed in the current state: <entity>_invalid_state, room_in_use",

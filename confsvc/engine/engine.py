@@ -8,7 +8,7 @@ from typing import Any
 
 from confsvc.ari import Event
 from confsvc.domain import Conference, Conferencecall, Recording
-from confsvc.engine import commands, health, member, reconcile, record, router
+from confsvc.engine import commands, dialout, health, member, reconcile, record, router
 from confsvc.engine.core import EngineCore
 from confsvc.events import bus
 
@@ -22,7 +22,9 @@ class Engine(EngineCore):
 
     async def on_connect(self) -> None:
         """EventStream hook after every (re)connect, before that connection's events."""
+        await dialout.reconcile(self)  # first: dial-out channels waiting in Stasis
         await reconcile.reconcile(self)
+        await dialout.tidy_rooms(self)  # dial-out rooms nobody uses any more
 
     def start_health_checks(self) -> None:
         interval = self.settings.health_interval
@@ -91,3 +93,10 @@ class Engine(EngineCore):
 
     async def stop_play(self, customer_id: str, call_id: str) -> Conferencecall:
         return await member.stop_play(self, customer_id, call_id)
+
+    # --- dial-out (engine/dialout.py) ------------------------------------------------
+
+    async def place_calls(
+        self, customer_id: str, body: dict[str, Any], conference_id: str | None = None
+    ) -> dict[str, Any]:
+        return await dialout.place(self, customer_id, body, conference_id=conference_id)

@@ -24,13 +24,15 @@ from confsvc.ari import (
     StasisStart,
 )
 from confsvc.domain import Conference, DomainError, is_valid_room
-from confsvc.engine import commands, dtmf, join, leave, moderation, record
+from confsvc.engine import commands, dialout_events, dtmf, join, leave, moderation, record
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
 
 
 async def route(core: EngineCore, event: Event) -> None:
+    if await dialout_events.route(core, event):
+        return  # a dial-out call's own event (engine/dialout_events.py)
     match event:
         case StasisStart():
             await stasis_start(core, event)

@@ -28,6 +28,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from confsvc.api import create_app
 from confsvc.ari import (
+    AriBadRequest,
     AriConflict,
     AriNotFound,
     AriUnavailable,
@@ -290,6 +291,39 @@ class FakeAri:
         self._record("delete_stored_recording", name)
         if self.stored_recordings.pop(name, None) is None:
             raise AriNotFound(404, "DELETE", f"/recordings/stored/{name}", "not found")
+
+    # --- dial-out (issue 8): originate makes a Down channel; the test then sends what
+    # Asterisk would (ChannelStateChange, StasisStart, ChannelDestroyed). Endpoints in
+    # `fail_originate` are refused as Asterisk refuses a bad one.
+
+    fail_originate: set[str] = field(default_factory=set)
+
+    async def originate(
+        self,
+        endpoint: str,
+        *,
+        channel_id: str,
+        app: str | None = None,
+        app_args: str | Sequence[str] | None = None,
+        caller_id: str | None = None,
+        timeout: int = 30,
+        variables: dict[str, Any] | None = None,
+        other_channel_id: str | None = None,
+    ) -> Channel:
+        self._record(
+            "originate",
+            endpoint,
+            channel_id=channel_id,
+            app_args=app_args,
+            caller_id=caller_id,
+            timeout=timeout,
+            variables=variables,
+        )
+        if endpoint in self.fail_originate:
+            raise AriBadRequest(400, "POST", "/channels", "Invalid endpoint")
+        channel = Channel(id=channel_id, name=f"{endpoint}-0001", state="Down")
+        self.channels[channel_id] = channel
+        return channel
 
 
 def tone_wav(seconds: float = 1.0, freq: float = 440.0, rate: int = 8000) -> bytes:
