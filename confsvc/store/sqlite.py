@@ -255,13 +255,8 @@ class SqliteStore(SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls):
             raise
 
     async def get_conference(self, id: str, customer_id: str | None = None) -> Conference | None:
-        sql = f"SELECT {_CONF_COLS} FROM conferences WHERE id = ?"
-        params: list[Any] = [id]
-        if customer_id is not None:
-            sql += " AND customer_id = ?"
-            params.append(customer_id)
-        rows = await self._fetch(sql, params)
-        return _conf_from_row(rows[0]) if rows else None
+        row = await self._get_one("conferences", _CONF_COLS, id, customer_id)
+        return _conf_from_row(row) if row else None
 
     async def get_conference_by_room(self, customer_id: str, room: str) -> Conference | None:
         rows = await self._fetch(
@@ -287,13 +282,10 @@ class SqliteStore(SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls):
         page_size: int = DEFAULT_PAGE_SIZE,
         page_token: str | None = None,
     ) -> tuple[list[Conference], str | None]:
-        where = ["customer_id = ?"]
-        params: list[Any] = [customer_id]
-        if status is not None:
-            where.append("status = ?")
-            params.append(_enum("status", ConferenceStatus, status))
-        rows, token = await self._page("conferences", _CONF_COLS, where, params,
-                                       page_size, page_token)  # fmt: skip
+        filters = {"status": _enum("status", ConferenceStatus, status) if status else None}
+        rows, token = await self._list_page(
+            "conferences", _CONF_COLS, customer_id, filters, page_size, page_token
+        )
         return [_conf_from_row(r) for r in rows], token
 
     async def list_live_conferences(self) -> list[Conference]:
@@ -313,13 +305,8 @@ class SqliteStore(SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls):
     async def get_conferencecall(
         self, id: str, customer_id: str | None = None
     ) -> Conferencecall | None:
-        sql = f"SELECT {_CALL_COLS} FROM conferencecalls WHERE id = ?"
-        params: list[Any] = [id]
-        if customer_id is not None:
-            sql += " AND customer_id = ?"
-            params.append(customer_id)
-        rows = await self._fetch(sql, params)
-        return _call_from_row(rows[0]) if rows else None
+        row = await self._get_one("conferencecalls", _CALL_COLS, id, customer_id)
+        return _call_from_row(row) if row else None
 
     async def list_conferencecalls(
         self,
@@ -330,16 +317,13 @@ class SqliteStore(SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls):
         page_size: int = DEFAULT_PAGE_SIZE,
         page_token: str | None = None,
     ) -> tuple[list[Conferencecall], str | None]:
-        where = ["customer_id = ?"]
-        params: list[Any] = [customer_id]
-        if conference_id is not None:
-            where.append("conference_id = ?")
-            params.append(conference_id)
-        if status is not None:
-            where.append("status = ?")
-            params.append(_enum("status", ConferencecallStatus, status))
-        rows, token = await self._page("conferencecalls", _CALL_COLS, where, params,
-                                       page_size, page_token)  # fmt: skip
+        filters = {
+            "conference_id": conference_id,
+            "status": _enum("status", ConferencecallStatus, status) if status else None,
+        }
+        rows, token = await self._list_page(
+            "conferencecalls", _CALL_COLS, customer_id, filters, page_size, page_token
+        )
         return [_call_from_row(r) for r in rows], token
 
     async def list_live_conferencecalls(

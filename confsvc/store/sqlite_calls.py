@@ -6,12 +6,12 @@ formats and transactions as sqlite.py; not journaled (the engine stores a call's
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from confsvc.domain.dialout import CallStatus, DialoutCall
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.store.base import DEFAULT_PAGE_SIZE
+from confsvc.store.sqlite_ops import SqliteOps
 
 # Migration 5.
 CALLS_SCHEMA: list[str] = [
@@ -79,36 +79,15 @@ def _from_row(r: sqlite3.Row) -> DialoutCall:
     return DialoutCall.model_validate(fields)
 
 
-class SqliteCalls:
+class SqliteCalls(SqliteOps):
     """Dial-out call methods of SqliteStore."""
-
-    if TYPE_CHECKING:
-
-        async def _write(self, sql: str, params: Sequence[Any]) -> None: ...
-
-        async def _fetch(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]: ...
-
-        async def _page(
-            self,
-            table: str,
-            cols: str,
-            where: list[str],
-            params: list[Any],
-            page_size: int,
-            page_token: str | None,
-        ) -> tuple[list[sqlite3.Row], str | None]: ...
 
     async def save_call(self, call: DialoutCall) -> None:
         await self._write(_UPSERT, _params(call))
 
     async def get_call(self, id: str, customer_id: str | None = None) -> DialoutCall | None:
-        sql = f"SELECT {_COLS} FROM calls WHERE id = ?"
-        params: list[Any] = [id]
-        if customer_id is not None:
-            sql += " AND customer_id = ?"
-            params.append(customer_id)
-        rows = await self._fetch(sql, params)
-        return _from_row(rows[0]) if rows else None
+        row = await self._get_one("calls", _COLS, id, customer_id)
+        return _from_row(row) if row else None
 
     async def list_calls(
         self,
@@ -120,15 +99,10 @@ class SqliteCalls:
         page_token: str | None = None,
     ) -> tuple[list[DialoutCall], str | None]:
         """Newest first (a request's calls in reverse destination order)."""
-        where = ["customer_id = ?"]
-        params: list[Any] = [customer_id]
-        if conference_id is not None:
-            where.append("conference_id = ?")
-            params.append(conference_id)
-        if status is not None:
-            where.append("status = ?")
-            params.append(status)
-        rows, token = await self._page("calls", _COLS, where, params, page_size, page_token)
+        filters = {"conference_id": conference_id, "status": status}
+        rows, token = await self._list_page(
+            "calls", _COLS, customer_id, filters, page_size, page_token
+        )
         return [_from_row(r) for r in rows], token
 
     async def count_open_calls(self, customer_id: str) -> int:

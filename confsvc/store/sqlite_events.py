@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.events.model import Event
+from confsvc.store.sqlite_ops import SqliteOps
 
 log = structlog.get_logger(__name__)
 
@@ -58,16 +58,12 @@ def _event_from_row(r: sqlite3.Row) -> Event:
     )
 
 
-class SqliteEvents:
+class SqliteEvents(SqliteOps):
     """Event methods of SqliteStore."""
 
     _event_listeners: list[Callable[[], None]]
 
     if TYPE_CHECKING:
-
-        async def _fetch(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]: ...
-
-        def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 
         def after_commit(self, fn: Callable[[], None]) -> None: ...
 

@@ -6,13 +6,12 @@ Uses the store's plumbing (_write, _fetch, _page), so recording methods join a
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.domain.recording import Recording, RecordingStatus
 from confsvc.store.base import DEFAULT_PAGE_SIZE
+from confsvc.store.sqlite_ops import SqliteOps
 
 # Migration 2 (with the conference columns in sqlite.py): the recordings table.
 RECORDINGS_SCHEMA: list[str] = [
@@ -71,41 +70,16 @@ def _rec_from_row(r: sqlite3.Row) -> Recording:
     return Recording.model_validate(fields)
 
 
-class SqliteRecordings:
+class SqliteRecordings(SqliteOps):
     """Recording methods of SqliteStore."""
-
-    if TYPE_CHECKING:
-
-        async def _write(self, sql: str, params: Sequence[Any]) -> None: ...
-
-        async def _fetch(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]: ...
-
-        async def _page(
-            self,
-            table: str,
-            cols: str,
-            where: list[str],
-            params: list[Any],
-            page_size: int,
-            page_token: str | None,
-        ) -> tuple[list[sqlite3.Row], str | None]: ...
-
-        def _changing(
-            self, get_old: Callable[[str], Awaitable[Any]], new: Any
-        ) -> AbstractAsyncContextManager[None]: ...
 
     async def save_recording(self, rec: Recording) -> None:
         async with self._changing(self.get_recording, rec):  # events: see SqliteStore
             await self._write(_UPSERT_REC, _rec_params(rec))
 
     async def get_recording(self, id: str, customer_id: str | None = None) -> Recording | None:
-        sql = f"SELECT {_REC_COLS} FROM recordings WHERE id = ?"
-        params: list[Any] = [id]
-        if customer_id is not None:
-            sql += " AND customer_id = ?"
-            params.append(customer_id)
-        rows = await self._fetch(sql, params)
-        return _rec_from_row(rows[0]) if rows else None
+        row = await self._get_one("recordings", _REC_COLS, id, customer_id)
+        return _rec_from_row(row) if row else None
 
     async def list_recordings(
         self,
@@ -115,14 +89,10 @@ class SqliteRecordings:
         page_size: int = DEFAULT_PAGE_SIZE,
         page_token: str | None = None,
     ) -> tuple[list[Recording], str | None]:
-        where = ["customer_id = ?"]
-        params: list[Any] = [customer_id]
-        if conference_id is not None:
-            where.append("conference_id = ?")
-            params.append(conference_id)
-        rows, token = await self._page(
-            "recordings", _REC_COLS, where, params, page_size, page_token
-        )
+        rows, token = await self._list_page(
+            "recordings", _REC_COLS, customer_id, {"conference_id": conference_id},
+            page_size, page_token,
+        )  # fmt: skip
         return [_rec_from_row(r) for r in rows], token
 
     async def delete_recording(self, id: str) -> None:

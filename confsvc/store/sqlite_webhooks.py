@@ -6,15 +6,14 @@ from __future__ import annotations
 import base64
 import json
 import sqlite3
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.events.model import CANCELLED, DELIVERED, FAILED, PENDING, Delivery, Webhook
 from confsvc.store.base import DEFAULT_PAGE_SIZE, check_page_size
+from confsvc.store.sqlite_ops import SqliteOps
 
 # Migration 4 (with the events table).
 WEBHOOKS_SCHEMA: list[str] = [
@@ -114,26 +113,8 @@ def decode_seq_token(token: str) -> int:
     raise ValidationFailed("page_token", "invalid page token")
 
 
-class SqliteWebhooks:
+class SqliteWebhooks(SqliteOps):
     """Webhook, secret and delivery methods of SqliteStore."""
-
-    if TYPE_CHECKING:
-
-        async def _write(self, sql: str, params: Sequence[Any]) -> None: ...
-
-        async def _fetch(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]: ...
-
-        async def _page(
-            self,
-            table: str,
-            cols: str,
-            where: list[str],
-            params: list[Any],
-            page_size: int,
-            page_token: str | None,
-        ) -> tuple[list[sqlite3.Row], str | None]: ...
-
-        def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 
     # --- subscriptions -------------------------------------------------------------------
 
@@ -150,13 +131,8 @@ class SqliteWebhooks:
         )
 
     async def get_webhook(self, id: str, customer_id: str | None = None) -> Webhook | None:
-        sql = f"SELECT {_HOOK_COLS} FROM webhooks WHERE id = ?"
-        params: list[Any] = [id]
-        if customer_id is not None:
-            sql += " AND customer_id = ?"
-            params.append(customer_id)
-        rows = await self._fetch(sql, params)
-        return _hook_from_row(rows[0]) if rows else None
+        row = await self._get_one("webhooks", _HOOK_COLS, id, customer_id)
+        return _hook_from_row(row) if row else None
 
     async def list_webhooks(
         self,
