@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import Awaitable, Callable
 
 import structlog
 from aiohttp import web
@@ -20,11 +22,27 @@ log = structlog.get_logger(__name__)
 
 
 async def serve(settings: Settings) -> None:
+    # Every part started is closed on the way out, also when a later part fails to start
+    # (a busy HTTP port must end the process, not leave aiosqlite's thread holding it up).
+    closers: list[Callable[[], Awaitable[object]]] = []
+    try:
+        await _run(settings, closers)
+    finally:
+        log.info("stopping")
+        for close in reversed(closers):
+            with contextlib.suppress(Exception):
+                await close()
+
+
+async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]]) -> None:
     store = SqliteStore(settings.db_path)
     await store.open()
+    closers.append(store.close)
     ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app)
     await ari.start()
+    closers.append(ari.close)
     engine = Engine(settings, store, ari)
+    closers.append(engine.close)
     # Events are handled one at a time in arrival order; after every (re)connect the
     # engine reconciles with Asterisk before that connection's events are handed over.
     stream = EventStream(
@@ -39,29 +57,23 @@ async def serve(settings: Settings) -> None:
     hub = Hub(store, queue_size=settings.ws_queue_size)
     outbox = Outbox(store, settings)
     await hub.start()
+    closers.append(hub.close)
     await outbox.start()
+    closers.append(outbox.close)
     app = create_app(
         settings, store, engine, health=lambda: {"ari_connected": stream.connected}, hub=hub
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
+    closers.append(runner.cleanup)
     await web.TCPSite(runner, settings.http_host, settings.http_port).start()
     log.info("http listening", url=f"http://{settings.http_host}:{settings.http_port}/v1")
     await stream.start()
+    closers.append(stream.stop)
     engine.start_health_checks()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        log.info("stopping")
-        await stream.stop()
-        await runner.cleanup()
-        await engine.close()
-        await outbox.close()
-        await hub.close()
-        await ari.close()
-        await store.close()
+    await stop.wait()

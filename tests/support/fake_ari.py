@@ -476,6 +476,16 @@ class ScriptedAri(FakeAri):
         bridge.creator = self.app
         return bridge
 
+    async def list_channels(self) -> list[Channel]:
+        """Channels whose get_channel would say 404 are not listed; any other scripted
+        error (e.g. AriUnavailable) fails the whole list, as a down Asterisk would."""
+        for error in self.channel_errors.values():
+            if not isinstance(error, AriNotFound):
+                self._record("list_channels")
+                raise error
+        listed = await super().list_channels()
+        return [c for c in listed if c.id not in self.channel_errors]
+
     async def get_channel(self, channel_id: str) -> Channel:
         error = self.channel_errors.get(channel_id)
         if error is None:
