@@ -42,7 +42,11 @@ async def test_wrong_pin_three_times_hangs_up_right_pin_joins(
     assert conf["pin"] == "4321" and conf["moderator_pin"] == ""
     async with phones(runtime, [P1, P2], "pinroom") as (a, b):
         await dial(a, "pinroom")
-        calls = await calls_of(controller, conf["id"])
+        # The 200 OK may beat the store write (answer and save run together): wait for it.
+        body = await controller.wait_for(
+            f"/v1/conferencecalls?conference_id={conf['id']}", lambda b: bool(b["result"])
+        )
+        calls = body["result"]
         assert calls[0]["status"] == "joining" and calls[0]["waiting_for"] == "pin", calls
         await asyncio.sleep(1.0)
         for wrong in ("11", "22", "33"):
