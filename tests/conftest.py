@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.controller import Controller
+from tests.support.controller import Controller, running_controller
 from tests.support.runtime import Runtime, test_env
 
 
@@ -32,13 +32,5 @@ def runtime() -> Iterator[Runtime]:
 @pytest.fixture
 async def controller(runtime: Runtime, tmp_path: Path) -> AsyncIterator[Controller]:
     """A fresh controller process (own SQLite file) against the session's Asterisk."""
-    ctl = Controller(runtime, tmp_path / "controller")
-    try:
-        await ctl.start()
-    except Exception as exc:
-        await ctl.stop()
-        pytest.fail(f"could not start the controller: {exc}", pytrace=False)
-    try:
+    async with running_controller(runtime, tmp_path / "controller") as ctl:
         yield ctl
-    finally:
-        await ctl.stop()

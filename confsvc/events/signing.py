@@ -50,7 +50,11 @@ def verify(
     tolerance: float = DEFAULT_TOLERANCE,
 ) -> bool:
     """What a receiver does (also used by the tests)."""
-    parts = dict(p.partition("=")[::2] for p in header.split(",") if "=" in p)
+    parts: dict[str, str] = {}
+    for item in header.split(","):
+        key, sep, value = item.partition("=")
+        if sep:
+            parts[key] = value
     try:
         ts = int(parts["t"])
     except (KeyError, ValueError):

@@ -29,7 +29,7 @@ from tests.support.carrier import (
     Carrier,
     carrier_env,
 )
-from tests.support.controller import ApiError, Controller
+from tests.support.controller import ApiError, Controller, running_controller
 from tests.support.events import Receiver
 from tests.support.runtime import Runtime
 
@@ -61,16 +61,8 @@ def carrier(runtime: Runtime) -> Iterator[Carrier]:
 
 @pytest.fixture
 async def ctl(runtime: Runtime, carrier: Carrier, tmp_path: Path) -> AsyncIterator[Controller]:
-    c = Controller(runtime, tmp_path / "controller", **SETTINGS)
-    try:
-        await c.start()
-    except Exception as exc:
-        await c.stop()
-        pytest.fail(f"could not start the controller: {exc}", pytrace=False)
-    try:
+    async with running_controller(runtime, tmp_path / "controller", **SETTINGS) as c:
         yield c
-    finally:
-        await c.stop()
 
 
 @pytest.fixture

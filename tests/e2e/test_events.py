@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.controller import Controller
+from tests.support.controller import Controller, running_controller
 from tests.support.events import Receiver, WsClient, call_types
 from tests.support.phone import Phone
 from tests.support.room import create_room, phones, wait_joined
@@ -36,16 +36,8 @@ DOWN_SECONDS = 10.0
 
 @pytest.fixture
 async def ctl(runtime: Runtime, tmp_path: Path) -> AsyncIterator[Controller]:
-    c = Controller(runtime, tmp_path / "controller", **SETTINGS)
-    try:
-        await c.start()
-    except Exception as exc:
-        await c.stop()
-        pytest.fail(f"could not start the controller: {exc}", pytrace=False)
-    try:
+    async with running_controller(runtime, tmp_path / "controller", **SETTINGS) as c:
         yield c
-    finally:
-        await c.stop()
 
 
 @pytest.fixture

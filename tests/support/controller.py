@@ -7,10 +7,12 @@ import contextlib
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.support.runtime import Runtime
 
@@ -117,3 +119,20 @@ class Controller:
             if asyncio.get_running_loop().time() > deadline:
                 raise AssertionError(f"timed out waiting on {path}: last {body}")
             await asyncio.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def running_controller(
+    runtime: Runtime, workdir: Path, **settings: str
+) -> AsyncIterator[Controller]:
+    """A started controller, stopped afterwards; one that cannot start FAILS the test."""
+    ctl = Controller(runtime, workdir, **settings)
+    try:
+        await ctl.start()
+    except Exception as exc:
+        await ctl.stop()
+        pytest.fail(f"could not start the controller: {exc}", pytrace=False)
+    try:
+        yield ctl
+    finally:
+        await ctl.stop()
