@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
+from tests.support.runtime import Runtime
+
 PROJECT = Path(__file__).resolve().parents[1]
-CTL = PROJECT / "asterisk" / "ctl"
 LOADGEN_CONF = Path(__file__).resolve().parent / "loadgen_conf"
 
 
@@ -63,29 +63,11 @@ def instance_env(name: str, ports: Ports, ari_password: str, phone_password: str
 
 
 @dataclass
-class Instance:
-    """One Asterisk started (and stopped, by pid) through asterisk/ctl."""
+class Instance(Runtime):
+    """One Asterisk started (and stopped, by pid) through asterisk/ctl: the tests' Runtime
+    driver, refusing to take over an instance that is already running."""
 
-    env: dict[str, str]
-    settings: dict[str, str] = field(default_factory=dict)
     started: bool = False
-
-    def ctl(self, *args: str, check: bool = True, timeout: float = 600) -> str:
-        proc = subprocess.run(
-            [str(CTL), *args],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            stdin=subprocess.DEVNULL,
-        )
-        if check and proc.returncode != 0:
-            raise RuntimeError(f"asterisk/ctl {' '.join(args)}: {proc.stdout}{proc.stderr}")
-        return proc.stdout
-
-    def load(self) -> None:
-        out = self.ctl("env")
-        self.settings = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
     def start(self) -> None:
         self.load()
@@ -97,18 +79,8 @@ class Instance:
     def stop(self) -> None:
         """asterisk/ctl stop: core stop now, then TERM/KILL by the instance's pid only."""
         if self.started:
-            self.ctl("stop", check=False, timeout=60)
+            super().stop()
             self.started = False
-
-    def cli(self, command: str) -> str:
-        return self.ctl("cli", command, timeout=30)
-
-    def s(self, key: str) -> str:
-        return self.settings[f"CONFSVC_{key}"]
-
-    @property
-    def instance_dir(self) -> Path:
-        return Path(self.s("INSTANCE_DIR"))
 
     def running_pid(self) -> int | None:
         """The pid asterisk/ctl recorded, if that process is still this instance's Asterisk."""

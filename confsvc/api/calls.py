@@ -20,12 +20,13 @@ from pydantic import BaseModel, Field
 
 from confsvc.api.auth import customer_of
 from confsvc.api.errors import ApiError
+from confsvc.api.lookup import owned
 from confsvc.api.openapi import PAGING_QUERY, QueryParam, Route
 from confsvc.api.paging import PAGING_PARAMS, enum_param, envelope, page, query_params
 from confsvc.api.schemas import parse_json_object
 from confsvc.domain.dialout import CallResult, CallStatus
 from confsvc.domain.dialout_rules import MAX_DESTINATIONS, RING_TIMEOUT_MAX, TAG_MAX, malformed
-from confsvc.engine import Engine, NotFound
+from confsvc.engine import Engine
 
 BASE = "/v1/calls"
 ITEM = BASE + "/{txn_ref}"
@@ -196,12 +197,7 @@ class CallRoutes:
         return web.json_response(envelope([c.to_json() for c in calls], token))
 
     async def get(self, request: web.Request) -> web.Response:
-        customer = customer_of(request)
-        query_params(request)
-        txn_ref = request.match_info["txn_ref"]
-        call = await self.store.get_call(txn_ref, customer)
-        if call is None:
-            raise NotFound("call", txn_ref)
+        call = await owned(request, self.store.get_call, "call", key="txn_ref")
         return web.json_response(call.to_json())
 
 

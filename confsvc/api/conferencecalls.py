@@ -9,10 +9,11 @@ from aiohttp import web
 
 from confsvc.api import schemas
 from confsvc.api.auth import customer_of
+from confsvc.api.lookup import owned
 from confsvc.api.openapi import PAGING_QUERY, QueryParam, Route
 from confsvc.api.paging import PAGING_PARAMS, enum_param, envelope, page, query_params
 from confsvc.domain import ConferencecallStatus
-from confsvc.engine import Engine, NotFound
+from confsvc.engine import Engine
 from confsvc.store.base import Store
 
 BASE = "/v1/conferencecalls"
@@ -83,12 +84,7 @@ class ConferencecallRoutes:
         return web.json_response(envelope([c.to_json() for c in calls], token))
 
     async def get(self, request: web.Request) -> web.Response:
-        customer = customer_of(request)
-        query_params(request)
-        call_id = request.match_info["id"]
-        call = await self.store.get_conferencecall(call_id, customer)
-        if call is None:
-            raise NotFound("conferencecall", call_id)
+        call = await owned(request, self.store.get_conferencecall, "conferencecall")
         return web.json_response(call.to_json())
 
     async def kick(self, request: web.Request) -> web.Response:

@@ -9,12 +9,13 @@ from aiohttp import web
 
 from confsvc.api import schemas
 from confsvc.api.auth import customer_of
+from confsvc.api.lookup import owned
 from confsvc.api.openapi import PAGING_QUERY, QueryParam, Route
 from confsvc.api.paging import PAGING_PARAMS, enum_param, envelope, page, query_params
 from confsvc.api.schemas import IMMUTABLE_FIELDS, ConferenceCreate, ConferenceUpdate, parse_body
 from confsvc.config import Settings
 from confsvc.domain import Conference, ConferenceStatus
-from confsvc.engine import Engine, NotFound
+from confsvc.engine import Engine
 from confsvc.store.base import Store
 
 BASE = "/v1/conferences"
@@ -118,13 +119,7 @@ class ConferenceRoutes:
         return web.json_response(envelope([c.to_json(dial_host) for c in confs], token))
 
     async def get(self, request: web.Request) -> web.Response:
-        customer = customer_of(request)
-        query_params(request)
-        conf_id = request.match_info["id"]
-        conf = await self.store.get_conference(conf_id, customer)
-        if conf is None:
-            raise NotFound("conference", conf_id)
-        return self._json(conf)
+        return self._json(await owned(request, self.store.get_conference, "conference"))
 
     async def update(self, request: web.Request) -> web.Response:
         customer = customer_of(request)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from confsvc.api import schemas
 from confsvc.api.auth import customer_of
+from confsvc.api.lookup import owned
 from confsvc.api.openapi import PAGING_QUERY, QueryParam, Route
 from confsvc.api.paging import PAGING_PARAMS, envelope, page, query_params
 from confsvc.api.schemas import NoFields, RecordingStart, parse_body
@@ -141,13 +142,7 @@ class RecordingRoutes:
         return web.json_response(envelope([self._rec(r) for r in recs], token))
 
     async def _owned(self, request: web.Request) -> Recording:
-        customer = customer_of(request)
-        query_params(request)
-        rec_id = request.match_info["id"]
-        rec = await self.store.get_recording(rec_id, customer)
-        if rec is None:
-            raise NotFound("recording", rec_id)
-        return rec
+        return await owned(request, self.store.get_recording, "recording")
 
     async def get(self, request: web.Request) -> web.Response:
         return web.json_response(self._rec(await self._owned(request)))
