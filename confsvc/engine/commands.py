@@ -12,6 +12,7 @@ from confsvc.domain import (
     Conference,
     Conferencecall,
     ConferenceStatus,
+    DomainError,
     create_conference,
     timeout_deadline,
 )
@@ -23,31 +24,52 @@ log = structlog.get_logger(__name__)
 
 
 async def open_conference(core: EngineCore, customer_id: str, **fields: Any) -> Conference:
-    """Validate, store (room uniqueness), make the ARI bridge (id = conference id, name =
-    room, so `bridge show all` shows rooms), then progressing. The id exists before any
-    ARI call, so an event racing the reply finds it."""
+    """The API's create: validate, store (room uniqueness), then bring it up in its lane."""
     conf = create_conference(customer_id=customer_id, now=core.now(), **fields)
     await core.store.create_conference(conf)
+    core.rooms.remember(conf)
+    return await core.lanes.run(conf.id, lambda: bring_up(core, conf))
 
-    async def bring_up() -> Conference:
-        try:
-            await core.ari.create_bridge(conf.id, type=moderation.bridge_type(conf), name=conf.room)
-        except AriError as exc:
-            closed, _ = conf.terminate_now(core.now())
-            await core.save(closed)
-            raise AsteriskUnavailable(f"could not create the conference bridge: {exc}") from exc
-        started, effects = conf.start(core.now())
-        await core.save(started)
-        await core.apply(effects)
-        log.info("conference progressing", conference=conf.id, room=conf.room)
-        return started
 
-    return await core.lanes.run(conf.id, bring_up)
+def new_conference(core: EngineCore, customer_id: str, room: str) -> Conference:
+    """A dialled room that does not exist yet (auto-create): validated and known in memory
+    at once, so the next caller of the room is routed to the same lane; stored and brought
+    up by bring_up_new inside that lane."""
+    conf = create_conference(customer_id=customer_id, now=core.now(), name=room, room=room)
+    core.rooms.remember(conf)
+    return conf
+
+
+async def bring_up_new(core: EngineCore, conf: Conference) -> None:
+    try:
+        await core.store.create_conference(conf)
+    except DomainError as exc:  # e.g. the API took the room meanwhile
+        log.warning("auto-create failed", room=conf.room, error=exc.message)
+        core.rooms.remember(conf.terminate_now(core.now())[0])
+        return
+    await bring_up(core, conf)
+
+
+async def bring_up(core: EngineCore, conf: Conference) -> Conference:
+    """In the conference's lane: make the ARI bridge (id = conference id, name = room, so
+    `bridge show all` shows rooms), then progressing. The id exists before any ARI call, so
+    an event racing the reply finds it."""
+    try:
+        await core.ari.create_bridge(conf.id, type=moderation.bridge_type(conf), name=conf.room)
+    except AriError as exc:
+        closed, _ = conf.terminate_now(core.now())
+        await core.save(closed)
+        raise AsteriskUnavailable(f"could not create the conference bridge: {exc}") from exc
+    started, effects = conf.start(core.now())
+    await core.save(started)
+    await core.apply(effects)
+    log.info("conference progressing", conference=conf.id, room=conf.room)
+    return started
 
 
 async def owned_conference(core: EngineCore, customer_id: str, conference_id: str) -> Conference:
     """The tenant's conference, or NotFound (another tenant's looks the same)."""
-    conf = await core.store.get_conference(conference_id, customer_id)
+    conf = await core.conference(conference_id, customer_id)
     if conf is None:
         raise NotFound("conference", conference_id)
     return conf
@@ -85,11 +107,11 @@ async def terminate(core: EngineCore, conf: Conference) -> Conference:
     await core.save(conf)
     log.info("conference ending", conference=conf.id, status=conf.status.value)
     await core.apply(effects)
-    return (await core.store.get_conference(conf.id)) or conf
+    return (await core.conference(conf.id)) or conf
 
 
 async def terminate_by_timeout(core: EngineCore, conference_id: str) -> None:
-    conf = await core.store.get_conference(conference_id)
+    conf = await core.conference(conference_id)
     if conf is None or conf.status not in (ConferenceStatus.STARTING, ConferenceStatus.PROGRESSING):
         return
     deadline = timeout_deadline(conf)
@@ -102,7 +124,7 @@ async def terminate_by_timeout(core: EngineCore, conference_id: str) -> None:
 
 async def kick(core: EngineCore, customer_id: str, call_id: str) -> Conferencecall:
     """DELETE /conferencecalls/{id}: leaving now; the leave events make it leaved."""
-    call = await core.store.get_conferencecall(call_id, customer_id)
+    call = await core.conferencecall(call_id, customer_id)
     if call is None:
         raise NotFound("conferencecall", call_id)
 

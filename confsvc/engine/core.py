@@ -25,9 +25,10 @@ from confsvc.domain import now as utcnow
 from confsvc.engine.dialout_state import DialoutState
 from confsvc.engine.dispatcher import Dispatcher
 from confsvc.engine.member_state import MemberState
+from confsvc.engine.rooms import Rooms
 from confsvc.engine.timers import Timers
 from confsvc.events import journal as events_journal
-from confsvc.store.base import Store
+from confsvc.store.base import UNKNOWN, Store
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -48,10 +49,8 @@ class EngineCore:
         # checks whole seconds, so it can overrun by up to a second; this one is on time).
         self.recording_timers = Timers(self._recording_timer_expired)
         self.recording_conference: dict[str, str] = {}  # recording id -> its lane
-        # channel id -> conferencecall id, for events that name only the channel.
-        self.channels: dict[str, str] = {}
-        # conferencecall id -> conference id (the lane of a call's events).
-        self.call_conference: dict[str, str] = {}
+        # The live conferences and calls, in memory (written by save() only).
+        self.rooms = Rooms()
         self.background: set[asyncio.Task[None]] = set()
         # channel id -> conference id while its admission waits in the lane.
         self.admitting: dict[str, str] = {}
@@ -97,27 +96,50 @@ class EngineCore:
         self.background.add(task)
         task.add_done_callback(self.background.discard)
 
+    @property
+    def channels(self) -> dict[str, str]:
+        """channel id -> conferencecall id of every live call."""
+        return self.rooms.channels
+
+    @property
+    def call_conference(self) -> dict[str, str]:
+        """conferencecall id -> conference id of every live call."""
+        return self.rooms.call_conference
+
     def lane_of_channel(self, channel_id: str) -> str | None:
-        call_id = self.channels.get(channel_id)
-        if call_id is not None and call_id in self.call_conference:
-            return self.call_conference[call_id]
-        return self.admitting.get(channel_id)
+        lane = self.rooms.call_conference.get(self.rooms.channels.get(channel_id, ""))
+        return lane if lane is not None else self.admitting.get(channel_id)
 
-    def track(self, call: Conferencecall) -> None:
-        self.channels[call.reference_id] = call.id
-        self.call_conference[call.id] = call.conference_id
+    async def conference(self, id: str, customer_id: str | None = None) -> Conference | None:
+        """A live conference from memory; an ended one from the store."""
+        found = self.rooms.conference(id, customer_id)
+        return found if found is not None else await self.store.get_conference(id, customer_id)
 
-    def untrack(self, call: Conferencecall) -> None:
-        self.channels.pop(call.reference_id, None)
-        self.call_conference.pop(call.id, None)
+    async def conferencecall(
+        self, id: str, customer_id: str | None = None
+    ) -> Conferencecall | None:
+        """A live conferencecall from memory; a leaved one from the store."""
+        found = self.rooms.call(id, customer_id)
+        return found if found is not None else await self.store.get_conferencecall(id, customer_id)
 
-    async def save(self, conf: Conference | None = None, *calls: Conferencecall) -> None:
-        """One transaction: a conference and/or calls change together or not at all."""
+    async def save(
+        self, conf: Conference | None = None, *calls: Conferencecall, fresh: bool = False
+    ) -> None:
+        """One transaction: a conference and/or calls change together or not at all. The
+        versions they replace come from memory (the events are derived from both), so a
+        save is writes only. fresh: the calls are new (never stored)."""
+        rooms = self.rooms
+        context = conf or (rooms.conference(calls[0].conference_id) if calls else None)
         async with self.store.transaction() as tx:
             if conf is not None:
-                await tx.save_conference(conf)
+                await tx.save_conference(conf, rooms.conferences.get(conf.id, UNKNOWN))
             for call in calls:
-                await tx.save_conferencecall(call)
+                old = None if fresh else rooms.calls.get(call.id, UNKNOWN)
+                await tx.save_conferencecall(call, old, context)
+        if conf is not None:
+            rooms.remember(conf)
+        for call in calls:
+            rooms.remember_call(call)
 
     async def apply(self, effects: Iterable[Effect]) -> None:
         """Carry out effects inside the current lane (never re-submit: that would wait on
@@ -157,7 +179,7 @@ class EngineCore:
 
     async def kick_inside_lane(self, call_id: str, *, strict: bool) -> Conferencecall | None:
         """leaving + eject. strict: the API's kick (refusals raise); effects skip quietly."""
-        call = await self.store.get_conferencecall(call_id)
+        call = await self.conferencecall(call_id)
         if call is None:
             return None
         if not strict and not call.is_kickable:

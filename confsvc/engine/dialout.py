@@ -161,7 +161,7 @@ async def originate(core: EngineCore, txn_ref: str) -> None:
     call = await core.store.get_call(txn_ref)
     if call is None or call.status is not CallStatus.QUEUED:
         return
-    conf = await core.store.get_conference(call.conference_id)
+    conf = await core.conference(call.conference_id)
     if conf is None or conf.status is not ConferenceStatus.PROGRESSING:
         await finish(core, call, cause_txt="not dialled: the conference has ended")
         return
@@ -242,7 +242,7 @@ async def _resume(core: EngineCore, txn_ref: str, channel: Channel) -> None:
 async def tidy_rooms(core: EngineCore) -> None:
     """After the conference reconcile: rooms made by POST /v1/calls that nobody uses any
     more (their callers and calls ended while the controller was away) end now."""
-    for conf in await core.store.list_live_conferences():
+    for conf in core.rooms.live_conferences():
         if conf.status is ConferenceStatus.PROGRESSING and not conf.conferencecall_ids:
             core.lanes.fire(conf.id, lambda c=conf.id: end_unused_room(core, c), "tidy")
     await core.lanes.drain()

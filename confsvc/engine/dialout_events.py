@@ -172,7 +172,7 @@ async def finish(
 async def end_unused_room(core: EngineCore, conference_id: str) -> None:
     """In the lane: a room POST /v1/calls created ends once nobody is in it and none of
     its calls is still open (the Hoiio way: a room lives while it is used)."""
-    conf = await core.store.get_conference(conference_id)
+    conf = await core.conference(conference_id)
     if conf is None or conf.status is not ConferenceStatus.PROGRESSING or conf.conferencecall_ids:
         return
     if await core.store.list_open_calls(conference_id):

@@ -26,7 +26,7 @@ log = structlog.get_logger(__name__)
 
 async def received(core: EngineCore, channel_id: str, digit: str) -> None:
     call_id = core.channels.get(channel_id)
-    call = await core.store.get_conferencecall(call_id) if call_id else None
+    call = await core.conferencecall(call_id) if call_id else None
     if call is None or not call.is_kickable:
         return
     if call.pin_entry:
@@ -34,7 +34,7 @@ async def received(core: EngineCore, channel_id: str, digit: str) -> None:
         return
     if call.status is not ConferencecallStatus.JOINED:
         return
-    conf = await core.store.get_conference(call.conference_id)
+    conf = await core.conference(call.conference_id)
     if conf is None:
         return
     opts = conf.options
@@ -50,7 +50,7 @@ async def received(core: EngineCore, channel_id: str, digit: str) -> None:
         # Not a state change (nothing stored): published directly.
         bus.emit("conferencecall_digits", call.customer_id, {**call.to_json(), "digits": matched})
     if opts.relay_dtmf:
-        for other in await core.store.list_live_conferencecalls(conf.id):
+        for other in core.rooms.live_calls(conf.id):
             if other.id == call.id or other.status is not ConferencecallStatus.JOINED:
                 continue
             try:

@@ -22,15 +22,11 @@ log = structlog.get_logger(__name__)
 async def check_once(core: EngineCore) -> None:
     # Calls first, channels after: a call listed here already had its channel, so a
     # missing channel in the later list really is gone (no false strike for a new caller).
-    calls = [
-        c
-        for c in await core.store.list_live_conferencecalls()
-        if c.status is ConferencecallStatus.JOINED
-    ]
+    calls = [c for c in core.rooms.live_calls() if c.status is ConferencecallStatus.JOINED]
     if not calls:
         return
     progressing = {
-        c.id for c in await core.store.list_live_conferences()
+        c.id for c in core.rooms.live_conferences()
         if c.status is ConferenceStatus.PROGRESSING
     }  # fmt: skip
     try:
@@ -50,7 +46,7 @@ async def check_once(core: EngineCore) -> None:
             continue  # nothing changes: no lane work, no write
 
         async def fold(call_id: str = call.id, ok: bool = ok) -> None:
-            current = await core.store.get_conferencecall(call_id)
+            current = await core.conferencecall(call_id)
             if current is None or current.status is not ConferencecallStatus.JOINED:
                 return
             current, remove = record_health(current, ok)

@@ -35,7 +35,7 @@ async def admit(core: EngineCore, conference_id: str, channel: Channel) -> None:
 async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None:
     if channel.id in core.channels:
         return  # replayed StasisStart (reconcile after a reconnect)
-    conf = await core.store.get_conference(conference_id)
+    conf = await core.conference(conference_id)
     if conf is None or conf.status is not ConferenceStatus.PROGRESSING:
         await core.hangup(channel.id, REFUSE_UNKNOWN)
         return
@@ -64,13 +64,12 @@ async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None
     # channel nobody stored is still in Stasis, and reconcile admits it.
     answering = asyncio.ensure_future(core.ari.answer(channel.id))
     try:
-        await core.save(conf, call)
+        await core.save(conf, call, fresh=True)
     except BaseException:
         answering.cancel()
         await asyncio.gather(answering, return_exceptions=True)
         await core.hangup(channel.id, "normal")
         raise
-    core.track(call)
     await core.apply(effects)
     log.info("conferencecall joining", conference=conf.id, room=conf.room, call=call.id)
     try:
@@ -82,10 +81,7 @@ async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None
 
 
 async def entered_bridge(core: EngineCore, conference_id: str, channel_id: str) -> None:
-    call_id = core.channels.get(channel_id)
-    if call_id is None:
-        return
-    call = await core.store.get_conferencecall(call_id)
+    call = core.rooms.call_of_channel(channel_id)
     if call is None or call.conference_id != conference_id or call.status.value != "joining":
         return
     call, effects = call.joined(core.now())

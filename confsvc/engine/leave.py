@@ -15,8 +15,7 @@ S = ConferencecallStatus
 async def leaving(core: EngineCore, channel_id: str, *, hangup: bool) -> None:
     """The caller is on its way out. hangup: it left the bridge without hanging up (someone
     removed it): a dial-in caller outside its room has nowhere to be, so end the call."""
-    call_id = core.channels.get(channel_id)
-    call = await core.store.get_conferencecall(call_id) if call_id else None
+    call = core.rooms.call_of_channel(channel_id)
     if call is None or not call.is_kickable:
         return
     call, _ = call.leaving(core.now())  # the channel is already going: no eject needed
@@ -27,14 +26,9 @@ async def leaving(core: EngineCore, channel_id: str, *, hangup: bool) -> None:
 
 async def leaved(core: EngineCore, channel_id: str) -> None:
     """The channel has left Stasis for good."""
-    call_id = core.channels.get(channel_id)
-    call = await core.store.get_conferencecall(call_id) if call_id else None
-    if call is None:
-        return
-    core.untrack(call)
-    if call.status is S.LEAVED:
-        return
-    await finish(core, call)
+    call = core.rooms.call_of_channel(channel_id)
+    if call is not None:
+        await finish(core, call)
 
 
 async def finish(core: EngineCore, call: Conferencecall) -> None:
@@ -44,12 +38,11 @@ async def finish(core: EngineCore, call: Conferencecall) -> None:
         call, _ = call.leaving(core.now())
         await core.save(None, call)
     call, _ = call.leaved(core.now())
-    conf = await core.store.get_conference(call.conference_id)
+    conf = await core.conference(call.conference_id)
     effects = []
     if conf is not None:
         conf, effects = conf.remove_call(call.id, core.now())
-    await core.save(conf, call)
-    core.untrack(call)
+    await core.save(conf, call)  # leaved: memory forgets the call
     log.info("conferencecall leaved", conference=call.conference_id, call=call.id)
     await core.apply(effects)
     from confsvc.engine import moderation

@@ -27,7 +27,7 @@ log = structlog.get_logger(__name__)
 
 
 async def owned_call(core: EngineCore, customer_id: str, call_id: str) -> Conferencecall:
-    call = await core.store.get_conferencecall(call_id, customer_id)
+    call = await core.conferencecall(call_id, customer_id)
     if call is None:
         raise NotFound("conferencecall", call_id)
     return call

@@ -52,7 +52,7 @@ async def admitted(core: EngineCore, conf: Conference, call: Conferencecall) -> 
 
 
 async def enter_room(core: EngineCore, conf: Conference, call: Conferencecall, role: Role) -> None:
-    live = await core.store.list_live_conferencecalls(conf.id)
+    live = core.rooms.live_calls(conf.id)
     muted, held = initial_mute(conf.options, role, moderator_present(live, excluding=call.id))
     unchanged = role is call.role and not call.pin_entry and muted == call.muted and not held
     if not unchanged:
@@ -63,7 +63,7 @@ async def enter_room(core: EngineCore, conf: Conference, call: Conferencecall, r
 
 
 async def on_joined(core: EngineCore, conference_id: str, call: Conferencecall) -> None:
-    conf = await core.store.get_conference(conference_id)
+    conf = await core.conference(conference_id)
     if conf is None:
         return
     opts = conf.options
@@ -87,7 +87,7 @@ def arm_time_limit(core: EngineCore, conf: Conference, call: Conferencecall) -> 
 
 
 async def time_limit_reached(core: EngineCore, call_id: str) -> None:
-    call = await core.store.get_conferencecall(call_id)
+    call = await core.conferencecall(call_id)
     if call is not None and call.is_kickable:
         log.info("time limit reached: caller removed", call=call_id)
         await core.kick_inside_lane(call_id, strict=False)
@@ -96,7 +96,7 @@ async def time_limit_reached(core: EngineCore, call_id: str) -> None:
 async def after_leave(core: EngineCore, call: Conferencecall) -> None:
     """`call` just became leaved and its conference no longer holds it."""
     core.members.forget_call(call.id)
-    conf = await core.store.get_conference(call.conference_id)
+    conf = await core.conference(call.conference_id)
     if conf is None:
         return
     if conf.floor_conferencecall_id == call.id:
@@ -118,7 +118,7 @@ async def after_leave(core: EngineCore, call: Conferencecall) -> None:
         return
     progressing = conf.status is ConferenceStatus.PROGRESSING
     if call.role is Role.MODERATOR and opts.wait_for_moderator and progressing:
-        live = await core.store.list_live_conferencecalls(conf.id)
+        live = core.rooms.live_calls(conf.id)
         if not moderator_present(live):
             await _for_each_live(core, conf.id, release=False)
     await refresh_wait_sound(core, conf.id)
@@ -127,7 +127,7 @@ async def after_leave(core: EngineCore, call: Conferencecall) -> None:
 async def _for_each_live(core: EngineCore, conference_id: str, *, release: bool) -> None:
     """release: a moderator came, held participants are heard again. Else: the last
     moderator left, the participants in the room wait (muted) again."""
-    for c in await core.store.list_live_conferencecalls(conference_id):
+    for c in core.rooms.live_calls(conference_id):
         if c.pin_entry or (not release and c.role is not Role.PARTICIPANT):
             continue
         new, effects = c.release(core.now()) if release else c.hold(core.now())
@@ -151,13 +151,13 @@ async def refresh_wait_sound(core: EngineCore, conference_id: str, *, force: boo
     """Play what the room should play while callers wait or one is alone, or stop it.
     force (after a reconcile): what Asterisk plays is unknown, so act even without a
     change."""
-    conf = await core.store.get_conference(conference_id)
+    conf = await core.conference(conference_id)
     if conf is None:
         return
     uses_wait = bool(conf.options.wait_sound or conf.options.wait_for_moderator)
     if not uses_wait and conference_id not in core.members.wait:
         return
-    live = await core.store.list_live_conferencecalls(conference_id)
+    live = core.rooms.live_calls(conference_id)
     wanted = wanted_wait_sound(conf, live) or ""
     playing = core.members.wait.get(conference_id, "")
     if wanted == playing and not force:
@@ -215,11 +215,11 @@ def playback_finished(core: EngineCore, playback_id: str) -> None:
 
 async def talking(core: EngineCore, channel_id: str, on: bool) -> None:
     call_id = core.channels.get(channel_id)
-    call = await core.store.get_conferencecall(call_id) if call_id else None
+    call = await core.conferencecall(call_id) if call_id else None
     if call is None or not call.is_live:
         return
     new = call.set_talking(on, core.now())
-    conf = await core.store.get_conference(call.conference_id)
+    conf = await core.conference(call.conference_id)
     floor_moves = (
         on
         and conf is not None
@@ -245,10 +245,10 @@ async def resume_pin(core: EngineCore, call: Conferencecall) -> None:
 
 async def reconciled(core: EngineCore, conference_id: str) -> None:
     """After reconcile_conference: time limits re-armed, the wait sound put right."""
-    conf = await core.store.get_conference(conference_id)
+    conf = await core.conference(conference_id)
     if conf is None or not conf.is_live:
         return
-    for c in await core.store.list_live_conferencecalls(conference_id):
+    for c in core.rooms.live_calls(conference_id):
         if c.status is S.JOINED:
             arm_time_limit(core, conf, c)
     await refresh_wait_sound(core, conference_id, force=True)

@@ -82,11 +82,11 @@ async def timed_out(core: EngineCore, call_id: str) -> None:
 async def submit(core: EngineCore, call_id: str) -> None:
     from confsvc.engine import moderation
 
-    call = await core.store.get_conferencecall(call_id)
+    call = await core.conferencecall(call_id)
     entry = core.members.pins.get(call_id)
     if call is None or entry is None or not call.pin_entry or not call.is_kickable:
         return
-    conf = await core.store.get_conference(call.conference_id)
+    conf = await core.conference(call.conference_id)
     if conf is None:
         return
     core.members.pin_timers.cancel(call_id)

@@ -10,19 +10,20 @@ import structlog
 
 from confsvc.ari import AriConflict, AriError, Bridge, Channel
 from confsvc.domain import Conference, ConferencecallStatus, ConferenceStatus, create_conferencecall
-from confsvc.engine import join, leave, moderation, record
+from confsvc.engine import admission, join, leave, moderation, record
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
 
 
 async def reconcile(core: EngineCore) -> None:
+    await core.rooms.load(core.store)  # at start-up: the live rooms into memory
     bridges = {b.id: b for b in await core.ari.list_bridges()}
     channels = {c.id: c for c in await core.ari.list_channels()}
     known_channels: set[str] = set()
-    for conf in await core.store.list_live_conferences():
+    for conf in core.rooms.live_conferences():
         bridge = bridges.get(conf.id)
-        calls = await core.store.list_live_conferencecalls(conf.id)
+        calls = core.rooms.live_calls(conf.id)
         known_channels.update(c.reference_id for c in calls)
 
         async def fix(conf: Conference = conf, bridge: Bridge | None = bridge) -> None:
@@ -30,7 +31,7 @@ async def reconcile(core: EngineCore) -> None:
 
         core.lanes.fire(conf.id, fix, "reconcile")
     # Bridges of ours that no live conference owns (destroy failed, or an old run's).
-    live_ids = {c.id for c in await core.store.list_live_conferences()}
+    live_ids = {c.id for c in core.rooms.live_conferences()}
     for bridge in bridges.values():
         if bridge.creator == core.settings.ari_app and bridge.id not in live_ids:
             log.info("destroying stale bridge", bridge=bridge.id, name=bridge.name)
@@ -43,14 +44,11 @@ async def reconcile(core: EngineCore) -> None:
             continue
         room = stasis_room(core, ch)
         if room is not None:
-            from confsvc.engine.router import resolve_room
-
-            conf = await resolve_room(core, room)
-            if conf is None:
+            conference_id = admission.resolve_room(core, room)
+            if conference_id is None:
                 await core.hangup(ch.id, join.REFUSE_UNKNOWN)  # as a live StasisStart would
             else:
-                core.admitting[ch.id] = conf.id
-                core.lanes.fire(conf.id, lambda c=conf, ch=ch: join.admit(core, c.id, ch), "adopt")
+                admission.admit_to(core, conference_id, ch, "adopt")
     # Recordings after conferences: a re-created bridge has no live recording, so the
     # recording it had is finalized from what Asterisk stored.
     await record.reconcile(core)
@@ -70,7 +68,7 @@ def stasis_room(core: EngineCore, ch: Channel) -> str | None:
 async def reconcile_conference(
     core: EngineCore, conference_id: str, bridge: Bridge | None, channels: dict[str, Channel]
 ) -> None:
-    conf = await core.store.get_conference(conference_id)
+    conf = await core.conference(conference_id)
     if conf is None or not conf.is_live:
         return
     if bridge is None and conf.status is not ConferenceStatus.TERMINATING:
@@ -78,11 +76,10 @@ async def reconcile_conference(
         with contextlib.suppress(AriConflict):
             await core.ari.create_bridge(conf.id, type=moderation.bridge_type(conf), name=conf.room)
     in_bridge = set(bridge.channels) if bridge else set()
-    for call in await core.store.list_live_conferencecalls(conf.id):
+    for call in core.rooms.live_calls(conf.id):
         if call.reference_id not in channels:
             await leave.finish(core, call)  # hung up while we were away
             continue
-        core.track(call)
         if call.status is ConferencecallStatus.LEAVING:
             await core.hangup(call.reference_id)
         elif call.reference_id in in_bridge and call.status is ConferencecallStatus.JOINING:
@@ -93,7 +90,7 @@ async def reconcile_conference(
             with contextlib.suppress(Exception):
                 await core.ari.add_channel(conf.id, call.reference_id, absorb_dtmf=True)
     # Channels in the bridge the store does not know (joined while we were away).
-    conf = await core.store.get_conference(conference_id) or conf
+    conf = await core.conference(conference_id) or conf
     for ch_id in in_bridge - set(core.channels):
         ch = channels.get(ch_id)
         if ch is None or conf.status is not ConferenceStatus.PROGRESSING:
@@ -111,9 +108,8 @@ async def reconcile_conference(
         except Exception:
             continue
         call, _ = call.joined(core.now())
-        await core.save(conf, call)
-        core.track(call)
-    conf = await core.store.get_conference(conference_id) or conf
+        await core.save(conf, call, fresh=True)
+    conf = await core.conference(conference_id) or conf
     if conf.status is ConferenceStatus.TERMINATING and not conf.conferencecall_ids:
         conf, effects = conf.finish_terminate(core.now())
         await core.save(conf)

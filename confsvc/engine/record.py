@@ -103,7 +103,8 @@ async def begin(
     started, effects = conf.recording_started(rec.id, now)
     async with core.store.transaction() as tx:
         await tx.save_recording(rec)
-        await tx.save_conference(started)
+        await tx.save_conference(started, conf)
+    core.rooms.remember(started)
     try:
         await core.ari.record_bridge(
             conf.id,
@@ -121,7 +122,8 @@ async def begin(
             # Its recording_started is out: close it with a recording_finished (failed).
             await tx.save_recording(rec.fail(core.now()))
             await tx.delete_recording(rec.id)
-            await tx.save_conference(conf)
+            await tx.save_conference(conf, started)
+        core.rooms.remember(conf)
         raise AsteriskUnavailable(f"could not start the recording: {exc}") from exc
     await core.apply(effects)
     core.arm_recording_timer(rec.id, conf.id, rec.deadline)
@@ -132,7 +134,7 @@ async def begin(
 
 async def auto_start(core: EngineCore, conference_id: str) -> None:
     """A caller joined (inside the lane): start the `record: true` recording once."""
-    conf = await core.store.get_conference(conference_id)
+    conf = await core.conference(conference_id)
     if conf is None or not conf.wants_auto_record:
         return
     try:
@@ -166,7 +168,7 @@ async def stop(core: EngineCore, customer_id: str, conference_id: str) -> Confer
     for waiter in waiters:
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(waiter, STOP_WAIT_SECONDS)
-    conf = await core.store.get_conference(conference_id, customer_id)
+    conf = await core.conference(conference_id, customer_id)
     if conf is None:
         raise NotFound("conference", conference_id)
     return conf
@@ -200,7 +202,7 @@ async def stop_inside_lane(
 
 
 async def _clear(core: EngineCore, conference_id: str, recording_id: str) -> None:
-    conf = await core.store.get_conference(conference_id)
+    conf = await core.conference(conference_id)
     if conf is None:
         return
     cleared, _ = conf.recording_stopped(recording_id, core.now())
@@ -261,13 +263,14 @@ async def finalize(
             return
         else:
             rec = await _store_file(core, rec, raw, ended_at)
-    conf = await core.store.get_conference(rec.conference_id)
-    if conf is not None:
-        conf, _ = conf.recording_stopped(rec.id, now)
+    old = await core.conference(rec.conference_id)
+    conf = old.recording_stopped(rec.id, now)[0] if old is not None else None
     async with core.store.transaction() as tx:
         await tx.save_recording(rec)
         if conf is not None:
-            await tx.save_conference(conf)
+            await tx.save_conference(conf, old)
+    if conf is not None:
+        core.rooms.remember(conf)
     # Our copy is the one served; Asterisk's spool keeps nothing it does not need.
     with contextlib.suppress(AriNotFound):
         try:
@@ -350,7 +353,7 @@ async def reconcile_one(core: EngineCore, recording_id: str) -> None:
         log.warning("live recording not checked", recording=rec.id, error=str(exc))
         return
     if live is not None and live.state in LIVE_STATES:
-        conf = await core.store.get_conference(rec.conference_id)
+        conf = await core.conference(rec.conference_id)
         if (
             conf is None
             or conf.status is not ConferenceStatus.PROGRESSING

@@ -23,8 +23,7 @@ from confsvc.ari import (
     StasisEnd,
     StasisStart,
 )
-from confsvc.domain import Conference, DomainError, is_valid_room
-from confsvc.engine import commands, dialout_events, dtmf, join, leave, moderation, record
+from confsvc.engine import admission, dialout_events, dtmf, join, leave, moderation, record
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
@@ -35,7 +34,7 @@ async def route(core: EngineCore, event: Event) -> None:
         return  # a dial-out call's own event (engine/dialout_events.py)
     match event:
         case StasisStart():
-            await stasis_start(core, event)
+            admission.stasis_start(core, event)
         case ChannelEnteredBridge(channel=channel) if channel is not None:
             cid, ch = event.bridge.id, channel.id
             core.lanes.fire(cid, lambda: join.entered_bridge(core, cid, ch), "entered")
@@ -60,22 +59,6 @@ async def route(core: EngineCore, event: Event) -> None:
             await recording_ended(core, event)
         case _:
             pass
-
-
-async def stasis_start(core: EngineCore, event: StasisStart) -> None:
-    channel = event.channel
-    if channel.id in core.channels:
-        return
-    room = event.args[0] if event.args else ""
-    conf = await resolve_room(core, room)
-    if conf is None:
-        log.info("dialled room not found", room=room, channel=channel.id)
-        await core.hangup(channel.id, join.REFUSE_UNKNOWN)
-        return
-    # Known before the admission runs, so a hangup racing it is routed to the same lane
-    # (and handled after it) instead of being dropped.
-    core.admitting[channel.id] = conf.id
-    core.lanes.fire(conf.id, lambda: join.admit(core, conf.id, channel), "admit")
 
 
 def route_leave(core: EngineCore, channel_id: str, kind: str) -> None:
@@ -115,27 +98,3 @@ async def recording_ended(core: EngineCore, event: RecordingFinished | Recording
         await record.finalize(core, rec.id, failed=failed, ended_at=ended_at)
 
     core.lanes.fire(rec.conference_id, work, "recording ended")
-
-
-async def resolve_room(core: EngineCore, room: str) -> Conference | None:
-    """Dial-in names a room but no tenant. One live conference with that room: it. None:
-    auto-create when configured (the Plivo way), else refuse. Several tenants using the
-    same room: refused, as a dial-in cannot tell them apart."""
-    if not is_valid_room(room):
-        return None
-    found = [c for c in await core.store.find_live_conference_by_room(room) if c.is_live]
-    if len(found) == 1:
-        return found[0]
-    if len(found) > 1:
-        log.warning("room is ambiguous across tenants", room=room, count=len(found))
-        return None
-    if not core.settings.auto_create_rooms:
-        return None
-    try:
-        return await commands.open_conference(
-            core, core.settings.auto_create_customer, name=room, room=room
-        )
-    except DomainError as exc:
-        log.warning("auto-create failed", room=room, error=exc.message)
-        found = await core.store.find_live_conference_by_room(room)
-        return found[0] if len(found) == 1 else None

@@ -64,8 +64,15 @@ class Journal:
             return resource.to_json(RECORDINGS_URL)
         return resource.to_json()
 
-    async def changed(self, store: JournalStore, old: Resource | None, new: Resource) -> None:
-        """Inside the transaction writing `new` (old: the stored version, or None)."""
+    async def changed(
+        self,
+        store: JournalStore,
+        old: Resource | None,
+        new: Resource,
+        conference: Conference | None = None,
+    ) -> None:
+        """Inside the transaction writing `new` (old: the stored version, or None).
+        conference: a call's or recording's conference when the writer knows it."""
         types = derive(old, new)
         if not types:
             return
@@ -77,7 +84,9 @@ class Journal:
             floor = await self._floor_moved(store, old, new)  # type: ignore[arg-type]
         else:
             conference_id = new.conference_id
-            conf = await store.get_conference(conference_id)
+            conf = conference if conference is not None and conference.id == conference_id else None
+            if conf is None:
+                conf = await store.get_conference(conference_id)
         for kind in types:
             await self._append(store, kind, new.customer_id, conference_id, data, conf, floor)
 

@@ -23,7 +23,7 @@ import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from confsvc.domain.conference import Conference, ConferenceStatus
 from confsvc.domain.conferencecall import Conferencecall, ConferencecallStatus
@@ -36,6 +36,16 @@ if TYPE_CHECKING:
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100
+
+
+class _Unknown:
+    """`old` not given to a save: the store reads the stored version itself."""
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+
+UNKNOWN: Any = _Unknown()
 
 
 # --- paging helpers shared by implementations (the token format is part of the API) -----
@@ -80,8 +90,9 @@ class Store(Protocol):
         """Insert a new conference. RoomTaken if a live one of the customer has the room."""
         ...
 
-    async def save_conference(self, conf: Conference) -> None:
-        """Insert or replace by id (upsert)."""
+    async def save_conference(self, conf: Conference, old: Any = UNKNOWN) -> None:
+        """Insert or replace by id (upsert). old: the version it replaces (None: new), when
+        the caller knows it; the events of the change are derived from (old, conf)."""
         ...
 
     async def get_conference(self, id: str, customer_id: str | None = None) -> Conference | None:
@@ -111,8 +122,11 @@ class Store(Protocol):
 
     # --- conferencecalls -------------------------------------------------------------
 
-    async def save_conferencecall(self, call: Conferencecall) -> None:
-        """Insert or replace by id (upsert)."""
+    async def save_conferencecall(
+        self, call: Conferencecall, old: Any = UNKNOWN, conference: Conference | None = None
+    ) -> None:
+        """Insert or replace by id (upsert). old as for save_conference; conference: the
+        call's conference as it stands (routes the events), when the caller knows it."""
         ...
 
     async def get_conferencecall(

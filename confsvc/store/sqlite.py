@@ -27,6 +27,7 @@ from confsvc.domain.errors import RoomTaken
 from confsvc.domain.ids import now, to_iso
 from confsvc.store.base import (
     DEFAULT_PAGE_SIZE,
+    UNKNOWN,
     check_page_size,
     decode_page_token,
     encode_page_token,
@@ -207,17 +208,23 @@ class SqliteStore(SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls):
 
     @asynccontextmanager
     async def _changing(
-        self, get_old: Callable[[str], Awaitable[Any]], new: Any
+        self,
+        get_old: Callable[[str], Awaitable[Any]],
+        new: Any,
+        old: Any = UNKNOWN,
+        conference: Conference | None = None,
     ) -> AsyncIterator[None]:
-        """Around the write of `new`: with a journal, one transaction holding the read of
-        the stored version, the write, and the events derived from (old, new)."""
+        """Around the write of `new`: with a journal, one transaction holding the write and
+        the events derived from (old, new). The engine passes `old` (and a call's
+        conference) from memory; only other writers make the store read them."""
         if self.journal is None:
             yield
             return
         async with self.transaction():
-            old = await get_old(new.id)
+            if old is UNKNOWN:
+                old = await get_old(new.id)
             yield
-            await self.journal.changed(self, old, new)
+            await self.journal.changed(self, old, new, conference)
 
     async def _write(self, sql: str, params: Sequence[Any]) -> None:
         if self._in_tx():
@@ -242,8 +249,8 @@ class SqliteStore(SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls):
         async with self._changing(_nothing, conf):
             await self._write_conference(_INSERT_CONF, conf)
 
-    async def save_conference(self, conf: Conference) -> None:
-        async with self._changing(self.get_conference, conf):
+    async def save_conference(self, conf: Conference, old: Any = UNKNOWN) -> None:
+        async with self._changing(self.get_conference, conf, old):
             await self._write_conference(_UPSERT_CONF, conf)
 
     async def _write_conference(self, sql: str, conf: Conference) -> None:
@@ -298,8 +305,10 @@ class SqliteStore(SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls):
 
     # --- conferencecalls -------------------------------------------------------------------
 
-    async def save_conferencecall(self, call: Conferencecall) -> None:
-        async with self._changing(self.get_conferencecall, call):
+    async def save_conferencecall(
+        self, call: Conferencecall, old: Any = UNKNOWN, conference: Conference | None = None
+    ) -> None:
+        async with self._changing(self.get_conferencecall, call, old, conference):
             await self._write(_UPSERT_CALL, _call_params(call))
 
     async def get_conferencecall(

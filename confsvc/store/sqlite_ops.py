@@ -27,8 +27,14 @@ class SqliteOps:
         ) -> tuple[list[sqlite3.Row], str | None]: ...
 
         def _changing(
-            self, get_old: Callable[[str], Awaitable[Any]], new: Any
+            self,
+            get_old: Callable[[str], Awaitable[Any]],
+            new: Any,
+            old: Any = ...,
+            conference: Any = None,
         ) -> AbstractAsyncContextManager[None]: ...
+
+        def after_commit(self, fn: Callable[[], None]) -> None: ...
 
         def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 

@@ -118,7 +118,23 @@ class SqliteWebhooks(SqliteOps):
 
     # --- subscriptions -------------------------------------------------------------------
 
+    _hooks: dict[str, list[Webhook]]
+
+    def _hook_cache(self) -> dict[str, list[Webhook]]:
+        try:
+            return self._hooks
+        except AttributeError:
+            self._hooks = {}
+            return self._hooks
+
+    def _hooks_changed(self, customer_id: str) -> None:
+        """Forget the tenant's cached subscriptions now and again once the change commits
+        (a concurrent reader may have cached the committed, older list meanwhile)."""
+        self._hook_cache().pop(customer_id, None)
+        self.after_commit(lambda: self._hook_cache().pop(customer_id, None))
+
     async def create_webhook(self, hook: Webhook) -> None:
+        self._hooks_changed(hook.customer_id)
         await self._write(
             f"INSERT INTO webhooks ({_HOOK_COLS}) VALUES (?, ?, ?, ?, ?)",
             (
@@ -147,16 +163,25 @@ class SqliteWebhooks(SqliteOps):
         return [_hook_from_row(r) for r in rows], token
 
     async def webhooks_of(self, customer_id: str) -> list[Webhook]:
-        """Every subscription of the tenant, oldest first (routing an event)."""
+        """Every subscription of the tenant, oldest first (routing an event). Read once,
+        then from memory: every event is routed through this, subscriptions rarely change."""
+        cached = self._hook_cache().get(customer_id)
+        if cached is not None:
+            return list(cached)
         rows = await self._fetch(
             f"SELECT {_HOOK_COLS} FROM webhooks WHERE customer_id = ? ORDER BY tm_create, id",
             (customer_id,),
         )
-        return [_hook_from_row(r) for r in rows]
+        hooks = [_hook_from_row(r) for r in rows]
+        self._hook_cache()[customer_id] = hooks
+        return list(hooks)
 
     async def delete_webhook(self, id: str, now: datetime) -> None:
         """The subscription goes; its pending deliveries are cancelled (one transaction)."""
         async with self.transaction():
+            rows = await self._fetch("SELECT customer_id FROM webhooks WHERE id = ?", (id,))
+            if rows:
+                self._hooks_changed(str(rows[0][0]))
             await self._write("DELETE FROM webhooks WHERE id = ?", (id,))
             await self._write(
                 "UPDATE deliveries SET status = ?, tm_update = ? "
