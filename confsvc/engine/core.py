@@ -27,6 +27,7 @@ from confsvc.engine.dispatcher import Dispatcher
 from confsvc.engine.member_state import MemberState
 from confsvc.engine.rooms import Rooms
 from confsvc.engine.timers import Timers
+from confsvc.engine.writer import Writer
 from confsvc.events import journal as events_journal
 from confsvc.store.base import UNKNOWN, Store
 
@@ -51,6 +52,7 @@ class EngineCore:
         self.recording_conference: dict[str, str] = {}  # recording id -> its lane
         # The live conferences and calls, in memory (written by save() only).
         self.rooms = Rooms()
+        self.writer = Writer(store)
         self.background: set[asyncio.Task[None]] = set()
         # channel id -> conference id while its admission waits in the lane.
         self.admitting: dict[str, str] = {}
@@ -90,6 +92,11 @@ class EngineCore:
         if fut is not None and not fut.done():
             fut.set_result(None)
 
+    async def settle(self) -> None:
+        """Every lane idle and every write committed (tests, shutdown)."""
+        await self.lanes.drain()
+        await self.writer.flush()
+
     def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
         """Work outside any lane (prompts before a hangup), kept so close() can end it."""
         task = asyncio.get_running_loop().create_task(coro)
@@ -113,33 +120,62 @@ class EngineCore:
     async def conference(self, id: str, customer_id: str | None = None) -> Conference | None:
         """A live conference from memory; an ended one from the store."""
         found = self.rooms.conference(id, customer_id)
-        return found if found is not None else await self.store.get_conference(id, customer_id)
+        if found is not None:
+            return found
+        await self.writer.flush()  # it may have ended a moment ago
+        return await self.store.get_conference(id, customer_id)
 
     async def conferencecall(
         self, id: str, customer_id: str | None = None
     ) -> Conferencecall | None:
         """A live conferencecall from memory; a leaved one from the store."""
         found = self.rooms.call(id, customer_id)
-        return found if found is not None else await self.store.get_conferencecall(id, customer_id)
+        if found is not None:
+            return found
+        await self.writer.flush()
+        return await self.store.get_conferencecall(id, customer_id)
 
-    async def save(
+    def save(
         self, conf: Conference | None = None, *calls: Conferencecall, fresh: bool = False
-    ) -> None:
-        """One transaction: a conference and/or calls change together or not at all. The
-        versions they replace come from memory (the events are derived from both), so a
-        save is writes only. fresh: the calls are new (never stored)."""
+    ) -> asyncio.Future[None]:
+        """A conference and/or calls change together: memory now, the store in the next
+        group commit (one transaction, so all or nothing). The versions they replace come
+        from memory (the events are derived from both). fresh: the calls are new. The
+        future is done once committed: HTTP commands wait for it, ARI events need not."""
         rooms = self.rooms
         context = conf or (rooms.conference(calls[0].conference_id) if calls else None)
-        async with self.store.transaction() as tx:
+        old_conf = rooms.conferences.get(conf.id, UNKNOWN) if conf is not None else None
+        changes = [(c, None if fresh else rooms.calls.get(c.id, UNKNOWN)) for c in calls]
+
+        async def write(tx: Store) -> None:
             if conf is not None:
-                await tx.save_conference(conf, rooms.conferences.get(conf.id, UNKNOWN))
-            for call in calls:
-                old = None if fresh else rooms.calls.get(call.id, UNKNOWN)
+                await tx.save_conference(conf, old_conf)
+            for call, old in changes:
                 await tx.save_conferencecall(call, old, context)
+
         if conf is not None:
             rooms.remember(conf)
         for call in calls:
             rooms.remember_call(call)
+        committed = self.writer.submit(write)
+
+        def undo(fut: asyncio.Future[None]) -> None:
+            """The store refused: what nothing has built on since goes back in memory, so
+            a failed command leaves no half-applied change."""
+            if fut.cancelled() or fut.exception() is None:
+                return
+            if conf is not None and rooms.conferences.get(conf.id) is conf:
+                rooms.forget(conf)
+                if isinstance(old_conf, Conference):
+                    rooms.remember(old_conf)
+            for call, old in changes:
+                if rooms.calls.get(call.id) is call:
+                    rooms.forget_call(call)
+                    if isinstance(old, Conferencecall):
+                        rooms.remember_call(old)
+
+        committed.add_done_callback(undo)
+        return committed
 
     async def apply(self, effects: Iterable[Effect]) -> None:
         """Carry out effects inside the current lane (never re-submit: that would wait on

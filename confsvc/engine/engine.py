@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from collections.abc import Awaitable
+from typing import Any, TypeVar
 
 from confsvc.ari import Event
 from confsvc.domain import Conference, Conferencecall, Recording
 from confsvc.engine import commands, dialout, health, member, reconcile, record, router
 from confsvc.engine.core import EngineCore
 from confsvc.events import bus
+
+T = TypeVar("T")
 
 
 class Engine(EngineCore):
@@ -30,6 +33,12 @@ class Engine(EngineCore):
         interval = self.settings.health_interval
         self._health_task = asyncio.create_task(health.run(self, interval))
 
+    async def _committed(self, command: Awaitable[T]) -> T:
+        """An HTTP command answers once its change (and anything before it) is committed."""
+        result = await command
+        await self.writer.flush()
+        return result
+
     async def close(self) -> None:
         if self._health_task is not None:
             self._health_task.cancel()
@@ -42,24 +51,27 @@ class Engine(EngineCore):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
         await self.lanes.close()
+        await self.writer.close()
         await bus.flush()  # emitted events not stored yet
         bus.unbind(self.store)
 
     # --- commands (the API) --------------------------------------------------------
 
     async def create_conference(self, customer_id: str, **fields: Any) -> Conference:
-        return await commands.open_conference(self, customer_id, **fields)
+        return await self._committed(commands.open_conference(self, customer_id, **fields))
 
     async def update_conference(
         self, customer_id: str, conference_id: str, **changes: Any
     ) -> Conference:
-        return await commands.update_conference(self, customer_id, conference_id, **changes)
+        return await self._committed(
+            commands.update_conference(self, customer_id, conference_id, **changes)
+        )
 
     async def delete_conference(self, customer_id: str, conference_id: str) -> Conference:
-        return await commands.delete_conference(self, customer_id, conference_id)
+        return await self._committed(commands.delete_conference(self, customer_id, conference_id))
 
     async def kick(self, customer_id: str, conferencecall_id: str) -> Conferencecall:
-        return await commands.kick(self, customer_id, conferencecall_id)
+        return await self._committed(commands.kick(self, customer_id, conferencecall_id))
 
     async def start_recording(
         self,
@@ -70,33 +82,42 @@ class Engine(EngineCore):
         max_duration: int = 0,
         beep: bool = False,
     ) -> Conference:
-        return await record.start(
-            self, customer_id, conference_id, format=format, max_duration=max_duration, beep=beep
+        return await self._committed(
+            record.start(
+                self,
+                customer_id,
+                conference_id,
+                format=format,
+                max_duration=max_duration,
+                beep=beep,
+            )
         )
 
     async def stop_recording(self, customer_id: str, conference_id: str) -> Conference:
-        return await record.stop(self, customer_id, conference_id)
+        return await self._committed(record.stop(self, customer_id, conference_id))
 
     async def delete_recording(self, customer_id: str, recording_id: str) -> Recording:
-        return await record.delete(self, customer_id, recording_id)
+        return await self._committed(record.delete(self, customer_id, recording_id))
 
     # --- participant control (engine/member.py) ------------------------------------
 
     async def set_muted(self, customer_id: str, call_id: str, muted: bool) -> Conferencecall:
-        return await member.set_muted(self, customer_id, call_id, muted)
+        return await self._committed(member.set_muted(self, customer_id, call_id, muted))
 
     async def set_deaf(self, customer_id: str, call_id: str, deaf: bool) -> Conferencecall:
-        return await member.set_deaf(self, customer_id, call_id, deaf)
+        return await self._committed(member.set_deaf(self, customer_id, call_id, deaf))
 
     async def play(self, customer_id: str, call_id: str, media: object) -> Conferencecall:
-        return await member.play(self, customer_id, call_id, media)
+        return await self._committed(member.play(self, customer_id, call_id, media))
 
     async def stop_play(self, customer_id: str, call_id: str) -> Conferencecall:
-        return await member.stop_play(self, customer_id, call_id)
+        return await self._committed(member.stop_play(self, customer_id, call_id))
 
     # --- dial-out (engine/dialout.py) ------------------------------------------------
 
     async def place_calls(
         self, customer_id: str, body: dict[str, Any], conference_id: str | None = None
     ) -> dict[str, Any]:
-        return await dialout.place(self, customer_id, body, conference_id=conference_id)
+        return await self._committed(
+            dialout.place(self, customer_id, body, conference_id=conference_id)
+        )

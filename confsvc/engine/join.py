@@ -59,21 +59,14 @@ async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None
         log.info("caller refused", conference=conf.id, channel=channel.id, reason=exc.message)
         await core.hangup(channel.id, REFUSE_UNKNOWN)
         return
-    # The answer (the caller's 200 OK) goes out while the store writes: the bench showed
-    # join latency was mostly the write. Safe across a crash in between: an answered
-    # channel nobody stored is still in Stasis, and reconcile admits it.
-    answering = asyncio.ensure_future(core.ari.answer(channel.id))
-    try:
-        await core.save(conf, call, fresh=True)
-    except BaseException:
-        answering.cancel()
-        await asyncio.gather(answering, return_exceptions=True)
-        await core.hangup(channel.id, "normal")
-        raise
+    # The store writes behind (engine/writer.py): the caller is answered without waiting
+    # for the disk. Safe across a crash in between: an answered channel nobody stored is
+    # still in Stasis, and reconcile admits it.
+    core.save(conf, call, fresh=True)
     await core.apply(effects)
     log.info("conferencecall joining", conference=conf.id, room=conf.room, call=call.id)
     try:
-        await answering
+        await core.ari.answer(channel.id)
         await moderation.admitted(core, conf, call)  # PIN entry, or into the bridge
     except AriError as exc:
         # Usually the caller hung up meanwhile; its StasisEnd moves the call to leaved.
@@ -85,7 +78,7 @@ async def entered_bridge(core: EngineCore, conference_id: str, channel_id: str) 
     if call is None or call.conference_id != conference_id or call.status.value != "joining":
         return
     call, effects = call.joined(core.now())
-    await core.save(None, call)
+    core.save(None, call)
     await core.apply(effects)
     log.info("conferencecall joined", conference=conference_id, call=call.id)
     await moderation.on_joined(core, conference_id, call)  # sounds, floor, time limit...

@@ -19,7 +19,7 @@ async def leaving(core: EngineCore, channel_id: str, *, hangup: bool) -> None:
     if call is None or not call.is_kickable:
         return
     call, _ = call.leaving(core.now())  # the channel is already going: no eject needed
-    await core.save(None, call)
+    core.save(None, call)
     if hangup:
         await core.hangup(call.reference_id)
 
@@ -36,13 +36,13 @@ async def finish(core: EngineCore, call: Conferencecall) -> None:
     conference in the same transaction and carry out what follows from it."""
     if call.is_kickable:
         call, _ = call.leaving(core.now())
-        await core.save(None, call)
+        core.save(None, call)
     call, _ = call.leaved(core.now())
     conf = await core.conference(call.conference_id)
     effects = []
     if conf is not None:
         conf, effects = conf.remove_call(call.id, core.now())
-    await core.save(conf, call)  # leaved: memory forgets the call
+    core.save(conf, call)  # leaved: memory forgets the call
     log.info("conferencecall leaved", conference=call.conference_id, call=call.id)
     await core.apply(effects)
     from confsvc.engine import moderation

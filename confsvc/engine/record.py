@@ -42,6 +42,7 @@ from confsvc.engine import audio
 from confsvc.engine.commands import owned_conference
 from confsvc.engine.core import EngineCore
 from confsvc.engine.errors import AsteriskUnavailable, NotFound
+from confsvc.store.base import Store
 
 log = structlog.get_logger(__name__)
 
@@ -101,10 +102,13 @@ async def begin(
         beep=beep,
     )
     started, effects = conf.recording_started(rec.id, now)
-    async with core.store.transaction() as tx:
+
+    async def write(tx: Store) -> None:
         await tx.save_recording(rec)
         await tx.save_conference(started, conf)
+
     core.rooms.remember(started)
+    await core.writer.submit(write)
     try:
         await core.ari.record_bridge(
             conf.id,
@@ -118,12 +122,15 @@ async def begin(
         if isinstance(exc, AriUnavailable):  # it may have started before the error
             with contextlib.suppress(AriError):
                 await core.ari.cancel_live_recording(rec.id)
-        async with core.store.transaction() as tx:
+
+        async def undo(tx: Store) -> None:
             # Its recording_started is out: close it with a recording_finished (failed).
             await tx.save_recording(rec.fail(core.now()))
             await tx.delete_recording(rec.id)
             await tx.save_conference(conf, started)
+
         core.rooms.remember(conf)
+        await core.writer.submit(undo)
         raise AsteriskUnavailable(f"could not start the recording: {exc}") from exc
     await core.apply(effects)
     core.arm_recording_timer(rec.id, conf.id, rec.deadline)
@@ -265,12 +272,15 @@ async def finalize(
             rec = await _store_file(core, rec, raw, ended_at)
     old = await core.conference(rec.conference_id)
     conf = old.recording_stopped(rec.id, now)[0] if old is not None else None
-    async with core.store.transaction() as tx:
+
+    async def write(tx: Store) -> None:
         await tx.save_recording(rec)
         if conf is not None:
             await tx.save_conference(conf, old)
+
     if conf is not None:
         core.rooms.remember(conf)
+    await core.writer.submit(write)
     # Our copy is the one served; Asterisk's spool keeps nothing it does not need.
     with contextlib.suppress(AriNotFound):
         try:

@@ -51,6 +51,11 @@ class Rooms:
         self.conferences[conf.id] = conf
         self._by_room.setdefault(conf.room, set()).add(conf.id)
 
+    def forget(self, conf: Conference) -> None:
+        if self.conferences.get(conf.id) is conf:
+            del self.conferences[conf.id]
+            self._unindex_room(conf)
+
     def remember_call(self, call: Conferencecall) -> None:
         if not call.is_live:
             self.forget_call(call)

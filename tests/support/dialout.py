@@ -19,7 +19,7 @@ async def settle(h: EngineHarness) -> None:
     """The background dialling and every lane have finished."""
     for _ in range(50):
         await asyncio.gather(*list(h.engine.background), return_exceptions=True)
-        await h.engine.lanes.drain()
+        await h.engine.settle()
         if not h.engine.background:
             return
     raise AssertionError("background work did not settle")

@@ -3,7 +3,7 @@ the real Engine and the real SqliteStore behind the real HTTP app on 127.0.0.1.
 
 FakeAri records every call. With `auto_leave` (default on) a hangup of a channel the engine
 tracks plays back what Asterisk would send (ChannelLeftBridge, then StasisEnd) through
-`engine.handle_event`, so a kick ends in `leaved` after `engine.lanes.drain()`. Turn it off
+`engine.handle_event`, so a kick ends in `leaved` after `engine.settle()`. Turn it off
 to keep a kicked call in `leaving`.
 
 Recordings: record_bridge makes a live recording; stopping it (or `end_recording`, what
@@ -399,7 +399,7 @@ class ApiHarness:
         await self.engine.handle_event(
             StasisStart(type="StasisStart", args=[room], channel=channel)
         )
-        await self.engine.lanes.drain()
+        await self.engine.settle()
         call_id = self.engine.channels[channel.id]
         conference_id = self.engine.call_conference[call_id]
         await self.engine.handle_event(
@@ -409,7 +409,7 @@ class ApiHarness:
                 channel=channel,
             )
         )
-        await self.engine.lanes.drain()
+        await self.engine.settle()
         return call_id
 
 
@@ -441,7 +441,7 @@ async def api_harness(
             yield ApiHarness(client, engine, store, ari, settings)
         finally:
             await client.close()
-            await engine.lanes.drain()
+            await engine.settle()
             await engine.close()
 
 
@@ -535,7 +535,7 @@ class EngineHarness:
         """One ARI event through the engine's router, then wait for its lane work."""
         event = parse_event({"application": APP, **data})
         await self.engine.handle_event(event)
-        await self.engine.lanes.drain()
+        await self.engine.settle()
         return event
 
     def add_channel(self, channel_id: str, room: str | None = None, **caller: str) -> Channel:
@@ -645,7 +645,7 @@ class EngineHarness:
     async def restart(self) -> Engine:
         """A new Engine on the same store and fake (the old one closed): its maps and
         timers are empty, as after a controller restart."""
-        await self.engine.lanes.drain()
+        await self.engine.settle()
         await self.engine.close()
         self.engine = Engine(self.settings, self.store, self.ari)  # type: ignore[arg-type]
         self.ari.engine = self.engine
@@ -673,7 +673,7 @@ async def engine_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Engin
         try:
             yield harness
         finally:
-            await harness.engine.lanes.drain()
+            await harness.engine.settle()
             await harness.engine.close()
 
 

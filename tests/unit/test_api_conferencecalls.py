@@ -42,7 +42,7 @@ async def test_kick_returns_leaving_then_becomes_leaved(api: ApiHarness) -> None
     assert body["status"] == "leaving"
     channel = body["reference_id"]
     assert any(args == (channel,) for args, _ in api.ari.called("hangup"))
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     _, after = await api.request("GET", f"/v1/conferencecalls/{call_id}")
     assert after["status"] == "leaved"
     _, conf_now = await api.request("GET", f"/v1/conferences/{conf['id']}")
@@ -66,7 +66,7 @@ async def test_kick_leaved_call_is_409(api: ApiHarness) -> None:
     await api.create(room="r1")
     call_id = await api.dial_in("r1")
     await api.request("DELETE", f"/v1/conferencecalls/{call_id}")
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     status, body = await api.request("DELETE", f"/v1/conferencecalls/{call_id}")
     assert status == 409 and body["error"] == "conferencecall_invalid_state"
     assert "leaved" in body["message"]
@@ -77,7 +77,7 @@ async def test_kick_in_connect_conference_ends_it(api: ApiHarness) -> None:
     a = await api.dial_in("pair", number="1")
     b = await api.dial_in("pair", number="2")
     assert (await api.request("DELETE", f"/v1/conferencecalls/{a}"))[0] == 200
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     _, conf_now = await api.request("GET", f"/v1/conferences/{conf['id']}")
     assert conf_now["status"] == "terminated"
     _, other = await api.request("GET", f"/v1/conferencecalls/{b}")
@@ -121,7 +121,7 @@ async def test_list_filters_and_envelope(api: ApiHarness) -> None:
     assert [x["id"] for x in body["result"]] == [c]
 
     await api.request("DELETE", f"/v1/conferencecalls/{a}")
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     _, body = await api.request("GET", "/v1/conferencecalls", params={"status": "leaved"})
     assert [x["id"] for x in body["result"]] == [a]
     _, body = await api.request(

@@ -225,7 +225,7 @@ async def test_delete_with_callers_is_terminating_then_terminated(api: ApiHarnes
     status, body = await api.request("DELETE", f"/v1/conferences/{created['id']}")
     assert status == 200
     assert body["status"] == "terminating"
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     _, body = await api.request("GET", f"/v1/conferences/{created['id']}")
     assert body["status"] == "terminated" and body["conferencecall_ids"] == []
     _, call = await api.request("GET", f"/v1/conferencecalls/{call_id}")

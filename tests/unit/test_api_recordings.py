@@ -251,7 +251,7 @@ async def test_stop_answers_even_when_the_file_is_late(
     assert status == 200 and body["recording_id"] is None
     assert (await recording(api, rec_id))["status"] == "recording"
     await api.ari.end_recording(rec_id)
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     assert (await recording(api, rec_id))["status"] == "finished"
     assert api.engine.recording_waiters == {}
 
@@ -273,7 +273,7 @@ async def test_asterisk_ending_it_finalizes(api: ApiHarness) -> None:
     _, started = await start(api, conf["id"])
     rec_id = started["recording_id"]
     await api.ari.end_recording(rec_id)
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     rec = await recording(api, rec_id)
     assert rec["status"] == "finished"
     assert rec["end_ms"] == 1893456005000  # from the event's timestamp
@@ -287,7 +287,7 @@ async def test_recording_failed_event(api: ApiHarness) -> None:
     rec_id = started["recording_id"]
     with capture_logs() as logs:
         await api.ari.end_recording(rec_id, failed=True)
-        await api.engine.lanes.drain()
+        await api.engine.settle()
     rec = await recording(api, rec_id)
     assert rec["status"] == "failed" and rec["download_url"] is None
     _, got = await api.request("GET", f"{CONF}/{conf['id']}")
@@ -303,7 +303,7 @@ async def test_recording_failed_event(api: ApiHarness) -> None:
 async def test_events_of_unknown_recordings_are_ignored(api: ApiHarness) -> None:
     api.ari.live_recordings["not-ours"] = LiveRecording(name="not-ours", state="recording")
     await api.ari.end_recording("not-ours")
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     assert api.ari.called("stored_recording_file") == []
 
 
@@ -314,10 +314,10 @@ async def test_max_duration_stops_on_time_and_cuts_the_overrun(api: ApiHarness) 
     rec_id = started["recording_id"]
     for _ in range(300):
         await asyncio.sleep(0.01)
-        await api.engine.lanes.drain()
+        await api.engine.settle()
         if api.ari.called("stop_live_recording"):
             break
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     assert api.ari.called("stop_live_recording") == [((rec_id,), {})]
     rec = await recording(api, rec_id)
     assert rec["status"] == "finished" and rec["duration_ms"] == 1000
@@ -332,7 +332,7 @@ async def test_terminating_the_conference_stops_the_recording(api: ApiHarness) -
     rec_id = started["recording_id"]
     status, body = await api.request("DELETE", f"{CONF}/{conf['id']}")
     assert status == 200 and body["recording_id"] is None
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     assert api.ari.called("stop_live_recording") == [((rec_id,), {})]
     rec = await recording(api, rec_id)
     assert rec["status"] == "finished"
@@ -485,7 +485,7 @@ async def test_delete_a_failed_recording(api: ApiHarness) -> None:
     conf = await api.create()
     _, started = await start(api, conf["id"])
     await api.ari.end_recording(started["recording_id"], failed=True)
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     status, _ = await api.request("DELETE", f"{RECS}/{started['recording_id']}")
     assert status == 200
 
@@ -495,7 +495,7 @@ async def test_delete_a_failed_recording(api: ApiHarness) -> None:
 
 async def restarted(api: ApiHarness) -> Engine:
     """A new engine on the same store and Asterisk, reconciled as after a restart."""
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     await api.engine.close()
     engine = Engine(api.settings, api.store, api.ari)  # type: ignore[arg-type]
     api.ari.engine = engine
@@ -552,7 +552,7 @@ async def test_restart_stops_a_recording_whose_conference_ended(api: ApiHarness)
     ended, _ = stored.terminate(api.engine.now())  # ended while the controller was away
     await api.store.save_conference(ended)
     engine = await restarted(api)
-    await engine.lanes.drain()
+    await engine.settle()
     assert api.ari.called("stop_live_recording") == [((rec_id,), {})]
     rec = await api.store.get_recording(rec_id)
     assert rec is not None and rec.status.value == "finished"
@@ -567,7 +567,7 @@ async def test_restart_rearms_max_duration(api: ApiHarness) -> None:
     assert rec_id in engine.recording_conference
     for _ in range(300):
         await asyncio.sleep(0.01)
-        await engine.lanes.drain()
+        await engine.settle()
         rec = await api.store.get_recording(rec_id)
         if rec is not None and rec.status.value != "recording":
             break

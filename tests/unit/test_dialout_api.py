@@ -26,7 +26,7 @@ async def api(tmp_path: Path) -> AsyncIterator[ApiHarness]:
 async def settle(api: ApiHarness) -> None:
     for _ in range(50):
         await asyncio.gather(*list(api.engine.background), return_exceptions=True)
-        await api.engine.lanes.drain()
+        await api.engine.settle()
         if not api.engine.background:
             return
     raise AssertionError("background work did not settle")

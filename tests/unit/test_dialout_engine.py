@@ -163,7 +163,7 @@ async def test_the_conference_going_away_stops_the_ringing(h: EngineHarness) -> 
     await ring(h, ringing)
     await answer(h, up)
     await h.engine.delete_conference("cust-a", conf.id)  # kicks the answered one
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     await destroyed(h, up, 16)
     assert (await h.conference(conf.id)).status.value == "terminated"
     await h.send({"type": "BridgeDestroyed", "bridge": {"id": conf.id}})
@@ -202,7 +202,7 @@ async def test_an_answer_after_the_conference_ended_is_hung_up(h: EngineHarness)
     conf = await h.create(room="board")
     (txn,) = await place(h, conf.id, A)
     await h.engine.delete_conference("cust-a", conf.id)
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     await answer(h, txn)
     assert any(a[0] == txn for a, _ in h.ari.called("hangup"))
     await destroyed(h, txn, 16)

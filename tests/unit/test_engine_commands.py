@@ -109,7 +109,7 @@ async def test_delete_with_callers_ends_terminated_once_they_left(h: EngineHarne
     await h.dial_in("chan-1", "r1")
     await h.dial_in("chan-2", "r1")
     await h.engine.delete_conference("cust-a", conf.id)
-    await h.engine.lanes.drain()  # the fake plays back the leave events
+    await h.engine.settle()  # the fake plays back the leave events
     end = await h.conference(conf.id)
     assert end.status is S.TERMINATED and end.conferencecall_ids == ()
     assert {(await h.call_of(c)).status for c in ("chan-1", "chan-2")} == {C.LEAVED}
@@ -146,7 +146,7 @@ async def test_kick_sets_leaving_and_the_leave_event_sets_leaved(h: EngineHarnes
     kicked = await h.engine.kick("cust-a", call.id)
     assert kicked.status is C.LEAVING and kicked.id == call.id
     assert hung_up(h) == ["chan-1"]
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     assert (await h.call_of("chan-1")).status is C.LEAVED
     after = await h.conference(conf.id)
     assert after.conferencecall_ids == () and after.status is S.PROGRESSING
@@ -156,7 +156,7 @@ async def test_kick_twice_is_an_invalid_transition(h: EngineHarness) -> None:
     await h.create(room="r1")
     call = await h.dial_in("chan-1", "r1")
     await h.engine.kick("cust-a", call.id)
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     with pytest.raises(InvalidTransition) as info:
         await h.engine.kick("cust-a", call.id)
     assert info.value.http_status == 409
@@ -216,7 +216,7 @@ async def test_a_conference_with_a_timeout_ends_by_itself(h: EngineHarness) -> N
         return (await h.conference(conf.id)).status is S.TERMINATED
 
     await eventually(ended, timeout=3, step=0.02)
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     assert (await h.call_of("chan-1")).status is C.LEAVED
     assert hung_up(h) == ["chan-1"]
     assert h.ari.called("destroy_bridge") == [((conf.id,), {})]
@@ -227,7 +227,7 @@ async def test_an_early_timer_rearms_instead_of_ending(h: EngineHarness) -> None
     conf = await h.create(room="r1", timeout=3600)
     h.engine.timers.cancel(conf.id)
     h.engine._timer_expired(conf.id)  # as if the timer fired now: 1 h too early
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     assert (await h.conference(conf.id)).status is S.PROGRESSING
     assert armed(h) == {conf.id}
 
@@ -239,7 +239,7 @@ async def test_a_due_timer_ends_the_conference(
     later = utcnow() + timedelta(hours=2)
     monkeypatch.setattr(h.engine, "now", lambda: later)
     h.engine._timer_expired(conf.id)
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     ended = await h.conference(conf.id)
     assert ended.status is S.TERMINATED and ended.tm_delete == later
     assert armed(h) == set()
@@ -250,6 +250,6 @@ async def test_a_timer_for_an_ended_conference_does_nothing(h: EngineHarness) ->
     await h.engine.delete_conference("cust-a", conf.id)
     before = await h.snapshot()
     h.engine._timer_expired(conf.id)
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     assert await h.snapshot() == before
     assert armed(h) == set()

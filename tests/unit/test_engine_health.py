@@ -24,7 +24,7 @@ async def h(tmp_path: Path) -> AsyncIterator[EngineHarness]:
 
 async def round_(h: EngineHarness) -> None:
     await health.check_once(h.engine)
-    await h.engine.lanes.drain()
+    await h.engine.settle()
 
 
 def gone(h: EngineHarness, channel_id: str) -> None:

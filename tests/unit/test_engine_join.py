@@ -90,7 +90,7 @@ async def test_two_stasis_starts_queued_together_admit_once(h: EngineHarness) ->
     data = {"type": "StasisStart", "args": ["r1"], "channel": h.channel_data["chan-1"]}
     await h.engine.handle_event(parse_event(data))
     await h.engine.handle_event(parse_event(data))
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     assert len(await h.calls_of("chan-1")) == 1
     assert len((await h.conference(conf.id)).conferencecall_ids) == 1
     assert len(h.ari.called("answer")) == 1

@@ -197,7 +197,7 @@ async def test_destroy_failure_does_not_block_termination(h: EngineHarness) -> N
     await h.dial_in("chan-1", "r1")
     del h.ari.bridges[conf.id]
     await h.engine.delete_conference("cust-a", conf.id)
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     assert (await h.conference(conf.id)).status is ConferenceStatus.TERMINATED
     assert h.ari.called("destroy_bridge") == [((conf.id,), {})]
 
@@ -216,6 +216,6 @@ async def test_a_caller_who_hangs_up_before_admission_ran_still_leaves(
     ):
         await h.engine.handle_event(parse_event(data))
     h.ari.channels.pop("chan-1")
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     assert (await h.call_of("chan-1")).status is C.LEAVED
     assert (await h.conference(conf.id)).conferencecall_ids == ()

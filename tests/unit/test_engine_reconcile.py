@@ -29,7 +29,7 @@ async def h(tmp_path: Path) -> AsyncIterator[EngineHarness]:
 
 async def run(h: EngineHarness) -> None:
     await reconcile.reconcile(h.engine)
-    await h.engine.lanes.drain()
+    await h.engine.settle()
 
 
 def vanish(h: EngineHarness, channel_id: str) -> None:
@@ -306,5 +306,5 @@ async def test_on_connect_reconciles(h: EngineHarness) -> None:
     await h.restart()
     vanish(h, "chan-1")
     await h.engine.on_connect()
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     assert (await h.call_of("chan-1")).status is C.LEAVED

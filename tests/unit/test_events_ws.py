@@ -61,7 +61,7 @@ async def test_subscribers_get_the_tenants_events_in_order(api: ApiHarness) -> N
     conf = await api.create(room="live")
     call_id = await api.dial_in("live")
     await api.request("DELETE", f"/v1/conferencecalls/{call_id}")
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     expected = await stored(api)
     got = await take(ws, len(expected))
     assert got == expected

@@ -88,7 +88,7 @@ async def test_member_routes_404_409_400(api: ApiHarness) -> None:
     status, err = await api.request("POST", f"{base}/mute", params={"loud": "1"})
     assert status == 400
     await api.request("DELETE", base)  # kick
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     for method, action, body in (
         ("POST", "mute", None),
         ("DELETE", "mute", None),

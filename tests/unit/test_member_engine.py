@@ -212,7 +212,7 @@ async def test_time_limit_removes_the_caller(h: EngineHarness) -> None:
     await h.dial_in("chan-1", "r1")
 
     async def gone() -> bool:
-        await h.engine.lanes.drain()
+        await h.engine.settle()
         return (await h.call_of("chan-1")).status is C.LEAVED
 
     await eventually(gone, timeout=3)

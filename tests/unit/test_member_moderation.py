@@ -92,7 +92,7 @@ async def test_three_wrong_pins_hang_up(h: EngineHarness) -> None:
     await h.send({"type": "PlaybackFinished", "playback": {"id": pid, "state": "done"}})
 
     async def hung_up() -> bool:
-        await h.engine.lanes.drain()
+        await h.engine.settle()
         return (await h.call_of("chan-1")).status is C.LEAVED
 
     await eventually(hung_up)
@@ -108,7 +108,7 @@ async def test_a_pause_submits_the_digits(
     await dtmf(h, "chan-1", "77")
 
     async def in_bridge() -> bool:
-        await h.engine.lanes.drain()
+        await h.engine.settle()
         return added(h) == ["chan-1"]
 
     await eventually(in_bridge)
@@ -142,7 +142,7 @@ async def test_participants_are_held_until_a_moderator_comes(h: EngineHarness) -
         assert not c.muted and not c.held
     # the moderator leaves: the room ends, everyone is hung up
     await h.caller_hangs_up("chan-3")
-    await h.engine.lanes.drain()
+    await h.engine.settle()
     assert (await h.conference(conf.id)).status is ConferenceStatus.TERMINATED
     assert {(await h.call_of(ch)).status for ch in ("chan-1", "chan-2")} == {C.LEAVED}
 

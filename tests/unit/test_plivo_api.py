@@ -109,10 +109,10 @@ async def test_member_actions_with_lists_and_all(api: ApiHarness) -> None:
     assert (await raw(api, "DELETE", ROOT + f"board/Member/{a}/Play/"))[0] == 204
     status, body = await api.request("POST", ROOT + f"board/Member/{a}/Kick/")
     assert status == 202 and body["message"] == "kicked"
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     assert (await api.request("GET", f"/v1/conferencecalls/{a}"))[1]["status"] == "leaved"
     assert (await raw(api, "DELETE", ROOT + f"board/Member/{b}/"))[0] == 204
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     assert (await api.request("GET", f"/v1/conferencecalls/{b}"))[1]["status"] == "leaved"
     status, err = await api.request("POST", ROOT + f"board/Member/{a}/Mute/")
     assert status == 404 and err["error"] == "conferencecall_not_found"  # not a member now
@@ -139,7 +139,7 @@ async def test_hangup_one_and_all(api: ApiHarness) -> None:
     conf, _, _ = await room_with_two(api)
     other = await api.create(room="other")
     assert (await raw(api, "DELETE", ROOT + "board/"))[0] == 204
-    await api.engine.lanes.drain()
+    await api.engine.settle()
     assert (await api.request("GET", f"/v1/conferences/{conf['id']}"))[1]["status"] == "terminated"
     assert (await raw(api, "DELETE", ROOT))[0] == 204
     assert (await api.request("GET", f"/v1/conferences/{other['id']}"))[1]["status"] == (

@@ -1,0 +1,88 @@
+"""Controller CPU per join and leave, without Asterisk: the real Engine and SqliteStore
+behind the in-memory fake ARI (tests/support/fake_ari.py), events fed as ARI would send
+them. Repeatable and quick (seconds), so a change to the hot path shows its cost at once;
+`make bench` measures the whole system against ConfBridge.
+
+    python -m bench.engine_cpu [--callers 200] [--rooms 10]"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+import time
+from pathlib import Path
+
+from confsvc.ari import parse_event
+from tests.support.fake_ari import EngineHarness, engine_harness
+
+
+async def settle(h: EngineHarness) -> None:
+    settle_engine = getattr(h.engine, "settle", None)  # older engines: lanes only
+    await (settle_engine() if settle_engine else h.engine.lanes.drain())
+
+
+async def measure(callers: int, rooms: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        async with engine_harness(Path(tmp), auto_create_rooms=True) as h:
+            h.ari.auto_leave = False
+            for r in range(rooms):
+                await h.create(room=f"room{r}", max_participants=20)
+            channels = [f"chan-{i}" for i in range(callers)]
+            for ch in channels:  # the fake's own bookkeeping, outside the measurement
+                h.add_channel(ch, f"room{int(ch[5:]) % rooms}")
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            # As the event stream does: each event handed over in order, nobody waiting
+            # for the lanes (a burst of callers), then everything settled.
+            for ch in channels:
+                await h.engine.handle_event(
+                    parse_event(
+                        {
+                            "type": "StasisStart",
+                            "application": "confsvc",
+                            "args": [f"room{int(ch[5:]) % rooms}"],
+                            "channel": h.channel_data[ch],
+                        }
+                    )
+                )
+            await settle(h)
+            for ch in channels:
+                lane = h.engine.call_conference[h.engine.channels[ch]]
+                await h.engine.handle_event(
+                    parse_event(
+                        {
+                            "type": "ChannelEnteredBridge",
+                            "application": "confsvc",
+                            "bridge": {"id": lane},
+                            "channel": h.channel_data[ch],
+                        }
+                    )
+                )
+            await settle(h)
+            cpu1, wall1 = time.process_time(), time.perf_counter()
+            for ch in channels:
+                await h.caller_hangs_up(ch)
+            await settle(h)
+            cpu2, wall2 = time.process_time(), time.perf_counter()
+    return {
+        "join_cpu_ms": (cpu1 - cpu0) * 1000 / callers,
+        "join_wall_ms": (wall1 - wall0) * 1000 / callers,
+        "leave_cpu_ms": (cpu2 - cpu1) * 1000 / callers,
+        "leave_wall_ms": (wall2 - wall1) * 1000 / callers,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--callers", type=int, default=200)
+    parser.add_argument("--rooms", type=int, default=10)
+    args = parser.parse_args()
+    result = asyncio.run(measure(args.callers, args.rooms))
+    print(
+        f"{args.callers} callers in {args.rooms} rooms: "
+        + ", ".join(f"{k} {v:.2f}" for k, v in result.items())
+    )
+
+
+if __name__ == "__main__":
+    main()
