@@ -1,5 +1,8 @@
 """python -m bench.decode: µs per ARI event decoded from the websocket text, as the event
-stream does it (no Asterisk needed). The payloads are shaped like Asterisk 22's."""
+stream does it (no Asterisk needed). The payloads are shaped like Asterisk 22's.
+
+Before msgspec (json.loads + pydantic validation), on the 2-core dev box under load:
+StasisStart ~16-19, ChannelEnteredBridge ~22-27, StasisEnd ~15-21 µs/event."""
 
 from __future__ import annotations
 
@@ -9,7 +12,7 @@ import timeit
 from collections.abc import Callable
 from typing import Any
 
-from confsvc.ari import Event, parse_event
+from confsvc.ari import Event, decode_event
 
 TS = "2025-03-04T10:11:12.345+0000"
 CHANNEL: dict[str, Any] = {
@@ -66,10 +69,9 @@ EVENTS: dict[str, dict[str, Any]] = {
 }
 
 
-def decode(message: str) -> Event | None:
+def decode(message: str) -> Event:
     """What EventStream does with one websocket message."""
-    data = json.loads(message)
-    return parse_event(data) if isinstance(data, dict) else None
+    return decode_event(message)
 
 
 def per_event_us(fn: Callable[[], object], number: int, repeat: int) -> float:
