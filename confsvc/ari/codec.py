@@ -4,8 +4,8 @@ An event is decoded straight from the websocket text in two cheap passes: the `t
 field alone (msgspec skips the rest without building it), then the Struct registered
 for that type. msgspec cannot tag a union on "type" while `type` is also a field
 (`event.type` stays an attribute, as the engine and the generic Event need it).
-Values are decoded leniently (strict=False: "2" is accepted for an int, as Asterisk's
-JSON never needs but a tolerant reader should).
+Values are decoded leniently, as pydantic did before (strict=False: "2" is accepted
+where an int belongs).
 """
 
 from __future__ import annotations
