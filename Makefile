@@ -34,6 +34,7 @@ bench: venv runtime
 lint: venv
 	$(VENV)/bin/ruff check confsvc tests bench
 	$(VENV)/bin/ruff format --check confsvc tests bench
+	$(VENV)/bin/mypy --strict confsvc/ari
 
 ## An interactive Asterisk CLI on the running dev instance.
 asterisk-cli:
@@ -41,4 +42,4 @@ asterisk-cli:
 
 clean:
 	-asterisk/ctl stop
-	rm -rf .runtime $(VENV) .pytest_cache .ruff_cache
+	rm -rf .runtime $(VENV) .pytest_cache .ruff_cache .mypy_cache

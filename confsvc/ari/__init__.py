@@ -1,6 +1,8 @@
 """A small typed asyncio ARI client (REST + event websocket). Knows nothing about rooms."""
 
-from confsvc.ari.client import AriClient, encode_params
+from confsvc.ari.client import AriClient
+from confsvc.ari.codec import MalformedEvent, decode_event, parse_event
+from confsvc.ari.encoding import encode_params
 from confsvc.ari.errors import (
     AriBadRequest,
     AriConflict,
@@ -15,8 +17,6 @@ from confsvc.ari.errors import (
 from confsvc.ari.models import (
     EVENT_TYPES,
     ApplicationReplaced,
-    AsteriskInfo,
-    AsteriskPing,
     Bridge,
     BridgeCreated,
     BridgeDestroyed,
@@ -44,8 +44,6 @@ from confsvc.ari.models import (
     RecordingStarted,
     StasisEnd,
     StasisStart,
-    StoredRecording,
-    parse_event,
 )
 from confsvc.ari.stream import EventStream
 
@@ -61,8 +59,6 @@ __all__ = [
     "AriUnauthorized",
     "AriUnavailable",
     "AriUnprocessable",
-    "AsteriskInfo",
-    "AsteriskPing",
     "Bridge",
     "BridgeCreated",
     "BridgeDestroyed",
@@ -82,6 +78,7 @@ __all__ = [
     "Event",
     "EventStream",
     "LiveRecording",
+    "MalformedEvent",
     "Playback",
     "PlaybackContinuing",
     "PlaybackFinished",
@@ -91,7 +88,7 @@ __all__ = [
     "RecordingStarted",
     "StasisEnd",
     "StasisStart",
-    "StoredRecording",
+    "decode_event",
     "encode_params",
     "error_for",
     "parse_event",

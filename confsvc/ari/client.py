@@ -1,47 +1,70 @@
 """A small typed asyncio client for the ARI REST API (Asterisk 22, ARI 10).
 
 Knows ARI, not conferences. Every method is one HTTP call; non-2xx answers become
-the typed exceptions of `confsvc.ari.errors`.
+the typed exceptions of `confsvc.ari.errors`. Only the calls confsvc makes are here.
 
 Encoding rules (allowMultiple, booleans, path segments, '+'): confsvc/ari/encoding.py.
+JSON both ways: confsvc/ari/codec.py (msgspec, straight into the typed models).
+
+Connections: one kept-alive pool, so a burst of joins reuses connections instead of
+opening one per request. Its size stays below Asterisk's http.conf `sessionlimit`
+(default 100, the event websocket counts too): a connection over the limit is closed
+by Asterisk without an answer. Idle connections are dropped by us before Asterisk's
+`session_keep_alive` (15 s) drops them, so a request never lands on a closing one.
 """
 
 from __future__ import annotations
 
-import json as jsonlib
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import aiohttp
+import msgspec
 import structlog
 import yarl
 
+from confsvc.ari.codec import decode, encode
 from confsvc.ari.encoding import Params, _error_message, _join, _seg, encode_params
-from confsvc.ari.errors import AriError, AriNotFound, AriUnavailable, error_for
-from confsvc.ari.models import (
-    AsteriskInfo,
-    AsteriskPing,
-    Bridge,
-    Channel,
-    LiveRecording,
-    Playback,
-    StoredRecording,
-)
+from confsvc.ari.errors import AriError, AriUnavailable, error_for
+from confsvc.ari.models import Bridge, Channel, LiveRecording, Playback
 
 log = structlog.get_logger(__name__)
 
+T = TypeVar("T")
+
+_JSON = {"Content-Type": "application/json"}
+# Below Asterisk's default sessionlimit (100) with room for the event websocket and
+# an operator's own ARI tools; 64 requests in flight already keep 2 cores busy.
+POOL_SIZE = 64
+# Asterisk closes a connection idle for session_keep_alive (15 s by default).
+KEEPALIVE_S = 10.0
+
 
 class AriClient:
-    """ARI REST client. One aiohttp session (basic auth) per client."""
+    """ARI REST client. One aiohttp session (basic auth, kept-alive pool) per client.
+
+    `timeout` (s) bounds every call but the recording download, which may take longer
+    for a long recording: it only needs data to keep arriving every `timeout` seconds."""
 
     def __init__(
-        self, base_url: str, user: str, password: str, app: str, *, timeout: float = 10.0
+        self,
+        base_url: str,
+        user: str,
+        password: str,
+        app: str,
+        *,
+        timeout: float = 10.0,
+        pool_size: int = POOL_SIZE,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app = app
         # A default header, not auth=: aiohttp 3.14 deprecates BasicAuth/auth=.
         self._headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
         self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._download_timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=timeout, sock_read=timeout
+        )
+        self._pool_size = pool_size
         self._session: aiohttp.ClientSession | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
@@ -64,7 +87,12 @@ class AriClient:
     def _get_session(self) -> aiohttp.ClientSession:
         # Created lazily so the client can be built outside a running event loop.
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(headers=self._headers, timeout=self._timeout)
+            connector = aiohttp.TCPConnector(
+                limit=self._pool_size, limit_per_host=0, keepalive_timeout=KEEPALIVE_S
+            )
+            self._session = aiohttp.ClientSession(
+                headers=self._headers, timeout=self._timeout, connector=connector
+            )
         return self._session
 
     # --- transport ---------------------------------------------------------------------
@@ -74,19 +102,26 @@ class AriClient:
         method: str,
         path: str,
         params: Params | None = None,
-        json: Any = None,
+        body: Any = None,
         *,
-        raw: bool = False,
-    ) -> Any:
-        """One ARI call. Returns parsed JSON, None for empty bodies, or bytes if raw."""
+        timeout: aiohttp.ClientTimeout | None = None,
+    ) -> tuple[int, bytes]:
+        """One ARI call: the answer's status and body (b"" when empty). `body` is sent as
+        JSON."""
         # encoded=True: keep our %2F etc. in path segments exactly as quoted.
         url = yarl.URL(self.base_url + path, encoded=True)
         query = encode_params(params)
+        data, headers = (None, None) if body is None else (encode(body), _JSON)
         try:
             async with self._get_session().request(
-                method, url, params=query or None, json=json
+                method,
+                url,
+                params=query or None,
+                data=data,
+                headers=headers,
+                timeout=timeout or self._timeout,
             ) as resp:
-                body = await resp.read()
+                content = await resp.read()
                 status, reason = resp.status, resp.reason
         except (aiohttp.ClientError, TimeoutError) as exc:
             detail = str(exc) or type(exc).__name__
@@ -94,32 +129,23 @@ class AriClient:
             raise AriUnavailable(0, method, path, detail) from exc
         log.debug("ari.request", method=method, path=path, status=status)
         if not 200 <= status < 300:
-            raise error_for(status, method, path, _error_message(body, reason))
-        if raw:
-            return body
-        if status == 204 or not body.strip():
-            return None
+            raise error_for(status, method, path, _error_message(content, reason))
+        return status, content
+
+    async def _fetch(
+        self, into: type[T], method: str, path: str, params: Params | None = None, body: Any = None
+    ) -> T:
+        """One ARI call whose answer is a resource (or list of them) of type `into`."""
+        status, content = await self._request(method, path, params, body)
         try:
-            return jsonlib.loads(body)
-        except ValueError as exc:
-            raise AriError(status, method, path, "response is not JSON") from exc
-
-    # --- asterisk ----------------------------------------------------------------------
-
-    async def asterisk_info(self) -> AsteriskInfo:
-        return AsteriskInfo.model_validate(await self._request("GET", "/asterisk/info"))
-
-    async def ping(self) -> AsteriskPing:
-        return AsteriskPing.model_validate(await self._request("GET", "/asterisk/ping"))
+            return decode(content, into)
+        except msgspec.DecodeError as exc:
+            raise AriError(status, method, path, f"unexpected response: {exc}") from exc
 
     # --- channels ----------------------------------------------------------------------
 
     async def list_channels(self) -> list[Channel]:
-        return [Channel.model_validate(c) for c in await self._request("GET", "/channels")]
-
-    async def get_channel(self, channel_id: str) -> Channel:
-        data = await self._request("GET", f"/channels/{_seg(channel_id)}")
-        return Channel.model_validate(data)
+        return await self._fetch(list[Channel], "GET", "/channels")
 
     async def answer(self, channel_id: str) -> None:
         await self._request("POST", f"/channels/{_seg(channel_id)}/answer")
@@ -131,23 +157,6 @@ class AriClient:
         params = {"reason_code": reason_code} if reason_code else {"reason": reason}
         await self._request("DELETE", f"/channels/{_seg(channel_id)}", params)
 
-    async def continue_in_dialplan(
-        self,
-        channel_id: str,
-        context: str | None = None,
-        extension: str | None = None,
-        priority: int | None = None,
-        label: str | None = None,
-    ) -> None:
-        params = dict(context=context, extension=extension, priority=priority, label=label)
-        await self._request("POST", f"/channels/{_seg(channel_id)}/continue", params)
-
-    async def ring(self, channel_id: str) -> None:
-        await self._request("POST", f"/channels/{_seg(channel_id)}/ring")
-
-    async def ring_stop(self, channel_id: str) -> None:
-        await self._request("DELETE", f"/channels/{_seg(channel_id)}/ring")
-
     async def play_on_channel(
         self,
         channel_id: str,
@@ -156,8 +165,7 @@ class AriClient:
         lang: str | None = None,
     ) -> Playback:
         params = {"media": _join(media), "playbackId": playback_id, "lang": lang}
-        data = await self._request("POST", f"/channels/{_seg(channel_id)}/play", params)
-        return Playback.model_validate(data)
+        return await self._fetch(Playback, "POST", f"/channels/{_seg(channel_id)}/play", params)
 
     async def mute(self, channel_id: str, direction: str = "both") -> None:
         path = f"/channels/{_seg(channel_id)}/mute"
@@ -173,15 +181,6 @@ class AriClient:
     async def set_channel_var(self, channel_id: str, variable: str, value: str | None) -> None:
         params = {"variable": variable, "value": value}
         await self._request("POST", f"/channels/{_seg(channel_id)}/variable", params)
-
-    async def get_channel_var(self, channel_id: str, variable: str) -> str | None:
-        """The variable's value, or None on 404 (ARI: 'Channel or variable not found')."""
-        path = f"/channels/{_seg(channel_id)}/variable"
-        try:
-            data = await self._request("GET", path, {"variable": variable})
-        except AriNotFound:
-            return None
-        return None if data is None else data.get("value")
 
     async def originate(
         self,
@@ -208,51 +207,12 @@ class AriClient:
             "otherChannelId": other_channel_id,
         }
         body = {"variables": dict(variables)} if variables else None
-        return Channel.model_validate(await self._request("POST", "/channels", params, body))
-
-    async def snoop(
-        self,
-        channel_id: str,
-        *,
-        snoop_id: str,
-        app: str | None = None,
-        spy: str = "none",
-        whisper: str = "none",
-        app_args: str | Sequence[str] | None = None,
-    ) -> Channel:
-        params = {
-            "snoopId": snoop_id,
-            "app": app or self.app,
-            "spy": spy,
-            "whisper": whisper,
-            "appArgs": None if app_args is None else _join(app_args),
-        }
-        data = await self._request("POST", f"/channels/{_seg(channel_id)}/snoop", params)
-        return Channel.model_validate(data)
-
-    async def start_moh(self, channel_id: str, moh_class: str | None = None) -> None:
-        path = f"/channels/{_seg(channel_id)}/moh"
-        await self._request("POST", path, {"mohClass": moh_class})
-
-    async def stop_moh(self, channel_id: str) -> None:
-        await self._request("DELETE", f"/channels/{_seg(channel_id)}/moh")
-
-    async def dial(
-        self,
-        channel_id: str,
-        caller: str | None = None,
-        timeout: int | None = None,  # ARI's dial timeout (s)
-    ) -> None:
-        params = {"caller": caller, "timeout": timeout}
-        await self._request("POST", f"/channels/{_seg(channel_id)}/dial", params)
+        return await self._fetch(Channel, "POST", "/channels", params, body)
 
     # --- bridges -----------------------------------------------------------------------
 
     async def list_bridges(self) -> list[Bridge]:
-        return [Bridge.model_validate(b) for b in await self._request("GET", "/bridges")]
-
-    async def get_bridge(self, bridge_id: str) -> Bridge:
-        return Bridge.model_validate(await self._request("GET", f"/bridges/{_seg(bridge_id)}"))
+        return await self._fetch(list[Bridge], "GET", "/bridges")
 
     async def create_bridge(
         self, bridge_id: str, *, type: str = "mixing", name: str | None = None
@@ -260,8 +220,7 @@ class AriClient:
         """POST /bridges/{bridgeId} (createWithId). `type` is a comma list of
         attributes: mixing, holding, dtmf_events, proxy_media, video_sfu, ..."""
         params = {"type": type, "name": name}
-        data = await self._request("POST", f"/bridges/{_seg(bridge_id)}", params)
-        return Bridge.model_validate(data)
+        return await self._fetch(Bridge, "POST", f"/bridges/{_seg(bridge_id)}", params)
 
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self._request("DELETE", f"/bridges/{_seg(bridge_id)}")
@@ -284,10 +243,6 @@ class AriClient:
         }
         await self._request("POST", f"/bridges/{_seg(bridge_id)}/addChannel", params)
 
-    async def remove_channel(self, bridge_id: str, channel_id: str | Sequence[str]) -> None:
-        path = f"/bridges/{_seg(bridge_id)}/removeChannel"
-        await self._request("POST", path, {"channel": _join(channel_id)})
-
     async def play_on_bridge(
         self,
         bridge_id: str,
@@ -296,8 +251,7 @@ class AriClient:
         lang: str | None = None,
     ) -> Playback:
         params = {"media": _join(media), "playbackId": playback_id, "lang": lang}
-        data = await self._request("POST", f"/bridges/{_seg(bridge_id)}/play", params)
-        return Playback.model_validate(data)
+        return await self._fetch(Playback, "POST", f"/bridges/{_seg(bridge_id)}/play", params)
 
     async def record_bridge(
         self,
@@ -311,7 +265,7 @@ class AriClient:
         beep: bool = False,
         terminate_on: str = "none",
     ) -> LiveRecording:
-        params = {
+        params: Params = {
             "name": name,
             "format": format,
             "maxDurationSeconds": max_duration_seconds,
@@ -320,8 +274,8 @@ class AriClient:
             "beep": beep,
             "terminateOn": terminate_on,
         }
-        data = await self._request("POST", f"/bridges/{_seg(bridge_id)}/record", params)
-        return LiveRecording.model_validate(data)
+        path = f"/bridges/{_seg(bridge_id)}/record"
+        return await self._fetch(LiveRecording, "POST", path, params)
 
     async def start_bridge_moh(self, bridge_id: str, moh_class: str | None = None) -> None:
         path = f"/bridges/{_seg(bridge_id)}/moh"
@@ -330,11 +284,10 @@ class AriClient:
     async def stop_bridge_moh(self, bridge_id: str) -> None:
         await self._request("DELETE", f"/bridges/{_seg(bridge_id)}/moh")
 
-    # --- recordings --------------------------------------------------------------------
+    # --- recordings and playbacks ------------------------------------------------------
 
     async def get_live_recording(self, name: str) -> LiveRecording:
-        data = await self._request("GET", f"/recordings/live/{_seg(name)}")
-        return LiveRecording.model_validate(data)
+        return await self._fetch(LiveRecording, "GET", f"/recordings/live/{_seg(name)}")
 
     async def stop_live_recording(self, name: str) -> None:
         """Stop and keep the file (-> RecordingFinished)."""
@@ -344,32 +297,14 @@ class AriClient:
         """Stop and discard the file."""
         await self._request("DELETE", f"/recordings/live/{_seg(name)}")
 
-    async def list_stored_recordings(self) -> list[StoredRecording]:
-        data = await self._request("GET", "/recordings/stored")
-        return [StoredRecording.model_validate(r) for r in data]
-
-    async def get_stored_recording(self, name: str) -> StoredRecording:
-        data = await self._request("GET", f"/recordings/stored/{_seg(name)}")
-        return StoredRecording.model_validate(data)
-
     async def delete_stored_recording(self, name: str) -> None:
         await self._request("DELETE", f"/recordings/stored/{_seg(name)}")
 
     async def stored_recording_file(self, name: str) -> bytes:
+        """The recorded file's bytes, without the total timeout of other calls."""
         path = f"/recordings/stored/{_seg(name)}/file"
-        data: bytes = await self._request("GET", path, raw=True)
-        return data
-
-    # --- playbacks / applications ------------------------------------------------------
-
-    async def get_playback(self, playback_id: str) -> Playback:
-        data = await self._request("GET", f"/playbacks/{_seg(playback_id)}")
-        return Playback.model_validate(data)
+        _, content = await self._request("GET", path, timeout=self._download_timeout)
+        return content
 
     async def stop_playback(self, playback_id: str) -> None:
         await self._request("DELETE", f"/playbacks/{_seg(playback_id)}")
-
-    async def get_application(self, name: str | None = None) -> dict[str, Any]:
-        path = f"/applications/{_seg(name or self.app)}"
-        data: dict[str, Any] = await self._request("GET", path)
-        return data

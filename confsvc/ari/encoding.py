@@ -12,9 +12,12 @@ Encoding rules, taken from Asterisk's HTTP/ARI code rather than guessed:
 
 from __future__ import annotations
 
-import json as jsonlib
 from collections.abc import Mapping, Sequence
 from urllib.parse import quote
+
+import msgspec
+
+from confsvc.ari.codec import decode_any
 
 ParamValue = str | int | float | bool | Sequence[str] | None
 Params = Mapping[str, ParamValue]
@@ -48,8 +51,8 @@ def _join(value: str | Sequence[str]) -> str:
 def _error_message(body: bytes, reason: str | None) -> str:
     """ARI error bodies are {"message": "..."}; be lenient about anything else."""
     try:
-        data = jsonlib.loads(body)
-    except ValueError:
+        data = decode_any(body)
+    except msgspec.DecodeError:
         text = body.decode("utf-8", "replace").strip()
         return text[:300] or (reason or "")
     if isinstance(data, dict):

@@ -1,35 +1,29 @@
-"""Pydantic models for the ARI resources and events we use (Asterisk 22, ARI 10).
+"""Typed ARI resources and events (Asterisk 22, ARI 10) as msgspec Structs.
 
-Field names follow the swagger models in rest-api/*.json. Models are tolerant on
-purpose: unknown fields are kept (extra="allow") and most fields have defaults, so a
-newer Asterisk adding or dropping a field does not break event handling.
-Timestamps stay strings ("2024-05-01T10:00:00.123+0000"): nothing here needs date
-arithmetic, and a format quirk should never turn a typed event into a generic one.
+Field names follow the swagger models in rest-api/*.json. Decoding (confsvc/ari/codec.py)
+is tolerant on purpose: unknown fields are ignored and most fields have defaults, so a
+newer Asterisk adding or dropping a field does not break event handling. Only the
+fields a class cannot mean anything without (a channel's id, StasisStart's channel...)
+are required. Timestamps stay strings ("2024-05-01T10:00:00.123+0000"): nothing here
+needs date arithmetic, and a format quirk should never turn a typed event into a
+generic one.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-log = structlog.get_logger(__name__)
-
-
-class AriModel(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
+import msgspec
 
 # --- resources -------------------------------------------------------------------------
 
 
-class CallerId(AriModel):
+class CallerId(msgspec.Struct):
     name: str = ""
     number: str = ""
 
 
-class DialplanCEP(AriModel):
+class DialplanCEP(msgspec.Struct):
     context: str = ""
     exten: str = ""
     priority: int = 0
@@ -37,13 +31,13 @@ class DialplanCEP(AriModel):
     app_data: str = ""
 
 
-class Channel(AriModel):
+class Channel(msgspec.Struct):
     id: str
     name: str = ""
     state: str = ""
     protocol_id: str = ""
-    caller: CallerId = Field(default_factory=CallerId)
-    connected: CallerId = Field(default_factory=CallerId)
+    caller: CallerId = msgspec.field(default_factory=CallerId)
+    connected: CallerId = msgspec.field(default_factory=CallerId)
     accountcode: str = ""
     dialplan: DialplanCEP | None = None
     creationtime: str | None = None
@@ -51,20 +45,20 @@ class Channel(AriModel):
     channelvars: dict[str, Any] | None = None
 
 
-class Bridge(AriModel):
+class Bridge(msgspec.Struct):
     id: str
     technology: str = ""
     bridge_type: str = ""
     bridge_class: str = ""
     creator: str = ""
     name: str = ""
-    channels: list[str] = Field(default_factory=list)
+    channels: list[str] = msgspec.field(default_factory=list)
     creationtime: str | None = None
     video_mode: str | None = None
     video_source_id: str | None = None
 
 
-class LiveRecording(AriModel):
+class LiveRecording(msgspec.Struct):
     name: str
     format: str = ""
     target_uri: str = ""
@@ -75,12 +69,7 @@ class LiveRecording(AriModel):
     cause: str | None = None
 
 
-class StoredRecording(AriModel):
-    name: str
-    format: str = ""
-
-
-class Playback(AriModel):
+class Playback(msgspec.Struct):
     id: str
     media_uri: str = ""
     next_media_uri: str | None = None
@@ -89,28 +78,13 @@ class Playback(AriModel):
     language: str | None = None
 
 
-class AsteriskInfo(AriModel):
-    build: dict[str, Any] | None = None
-    system: dict[str, Any] | None = None
-    config: dict[str, Any] | None = None
-    status: dict[str, Any] | None = None
-
-    @property
-    def version(self) -> str | None:
-        return (self.system or {}).get("version")
-
-
-class AsteriskPing(AriModel):
-    asterisk_id: str = ""
-    ping: str = ""
-    timestamp: str = ""
-
-
 # --- events ----------------------------------------------------------------------------
 
 
-class Event(AriModel):
-    """Any ARI event. Unknown event types arrive as this class with all fields kept."""
+class Event(msgspec.Struct, kw_only=True):
+    """Any ARI event. Unknown event types arrive as this class (their own fields dropped).
+    Keyword-only, so an event class may add required fields; in each class the required
+    fields come first (msgspec wants them before defaulted ones)."""
 
     type: str = ""
     application: str = ""
@@ -119,8 +93,8 @@ class Event(AriModel):
 
 
 class StasisStart(Event):
-    args: list[str] = Field(default_factory=list)
     channel: Channel
+    args: list[str] = msgspec.field(default_factory=list)
     replace_channel: Channel | None = None
 
 
@@ -143,17 +117,17 @@ class ChannelLeftBridge(Event):
 
 
 class ChannelDestroyed(Event):
+    channel: Channel
     cause: int = 0
     cause_txt: str = ""
     tech_cause: int | None = None
-    channel: Channel
 
 
 class ChannelHangupRequest(Event):
+    channel: Channel
     cause: int | None = None
     tech_cause: int | None = None
     soft: bool | None = None
-    channel: Channel
 
 
 class ChannelStateChange(Event):
@@ -162,8 +136,8 @@ class ChannelStateChange(Event):
 
 class ChannelDtmfReceived(Event):
     digit: str
-    duration_ms: int = 0
     channel: Channel
+    duration_ms: int = 0
 
 
 class ChannelTalkingStarted(Event):
@@ -243,27 +217,3 @@ EVENT_TYPES: dict[str, type[Event]] = {
         ApplicationReplaced,
     )
 }
-
-
-def parse_event(data: dict[str, Any]) -> Event:
-    """The typed event for `data["type"]`, or a generic Event. Never raises.
-
-    A typed event that fails validation is logged and returned as a generic Event, so
-    a single odd message can never stop the event stream.
-    """
-    etype = data.get("type")
-    cls = EVENT_TYPES.get(etype) if isinstance(etype, str) else None
-    if cls is not None:
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            log.warning(
-                "ari.event.invalid",
-                type=etype,
-                errors=exc.errors(include_url=False, include_input=False),
-            )
-    try:
-        return Event.model_validate(data)
-    except ValidationError:
-        # Even the base fields are odd (e.g. a non-string type): keep everything as-is.
-        return Event.model_construct(**{str(k): v for k, v in data.items()})

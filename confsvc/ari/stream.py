@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import urlencode
 
 import structlog
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
 
-from confsvc.ari.models import Event, parse_event
+from confsvc.ari.codec import MalformedEvent, decode_event
+from confsvc.ari.models import Event
 
 log = structlog.get_logger(__name__)
 
@@ -189,15 +188,12 @@ class EventStream:
             queue.put_nowait(None)  # end-of-connection marker for the consumer
 
     def _decode(self, message: str | bytes) -> Event | None:
+        """The typed event, or None (logged) for a message that is not an ARI event."""
         try:
-            data: Any = json.loads(message)
-        except ValueError:
-            log.warning("ari.ws.bad_json", app=self.app, sample=str(message[:200]))
+            return decode_event(message)
+        except MalformedEvent as exc:
+            log.warning("ari.ws.malformed", app=self.app, error=str(exc), sample=str(message[:200]))
             return None
-        if not isinstance(data, dict):
-            log.warning("ari.ws.not_an_object", app=self.app, sample=str(message[:200]))
-            return None
-        return parse_event(data)
 
     async def _dispatch(self, event: Event) -> None:
         try:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
 import structlog
 
 from confsvc.ari import (
@@ -100,7 +101,7 @@ async def answered(core: EngineCore, txn_ref: str, channel: Channel) -> None:
         return
     call = await _save(core, call, call.answered(core.now()))
     # The room sees the callee as the caller: its number is the destination dialled.
-    callee = channel.model_copy(update={"caller": CallerId(number=call.dest, name="")})
+    callee = msgspec.structs.replace(channel, caller=CallerId(number=call.dest, name=""))
     await join.admit(core, call.conference_id, callee)  # refusals hang the channel up
     conferencecall_id = core.channels.get(channel.id)
     if conferencecall_id is not None:

@@ -7,6 +7,8 @@ import asyncio
 from typing import Any
 from urllib.parse import parse_qsl
 
+import msgspec
+
 from confsvc.ari import Channel
 from confsvc.domain.dialout import DialoutCall
 from tests.support.fake_ari import EngineHarness
@@ -59,7 +61,7 @@ async def ring(h: EngineHarness, txn: str) -> None:
 async def answer(h: EngineHarness, txn: str) -> None:
     """What Asterisk sends when the callee picks up: Up, then StasisStart; then the
     admission's addChannel makes ChannelEnteredBridge."""
-    h.ari.channels[txn] = Channel.model_validate(channel(txn))
+    h.ari.channels[txn] = msgspec.convert(channel(txn), Channel)
     h.channel_data[txn] = channel(txn)
     await h.send({"type": "ChannelStateChange", "channel": channel(txn)})
     await h.send({"type": "StasisStart", "args": ["dialout", txn], "channel": channel(txn)})

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from aiohttp.test_utils import TestClient, TestServer
 
 from confsvc.api import create_app
@@ -102,24 +103,11 @@ class FakeAri:
         if bridge is not None and isinstance(channel_id, str):
             bridge.channels.append(channel_id)
 
-    async def remove_channel(self, bridge_id: str, channel_id: str | Sequence[str]) -> None:
-        self._record("remove_channel", bridge_id, channel_id)
-        bridge = self.bridges.get(bridge_id)
-        if bridge is not None and channel_id in bridge.channels:
-            bridge.channels.remove(channel_id)
-
     # --- channels ----------------------------------------------------------------------
 
     async def list_channels(self) -> list[Channel]:
         self._record("list_channels")
         return list(self.channels.values())
-
-    async def get_channel(self, channel_id: str) -> Channel:
-        self._record("get_channel", channel_id)
-        try:
-            return self.channels[channel_id]
-        except KeyError:
-            raise AriNotFound(404, "GET", f"/channels/{channel_id}", "Channel not found") from None
 
     async def answer(self, channel_id: str) -> None:
         self._record("answer", channel_id)
@@ -267,7 +255,7 @@ class FakeAri:
         if not failed:
             self.stored_recordings[name] = self.recording_audio
         if notify and self.engine is not None:
-            done = rec.model_copy(update={"state": "failed" if failed else "done"})
+            done = msgspec.structs.replace(rec, state="failed" if failed else "done")
             event = (
                 RecordingFailed(type="RecordingFailed", recording=done)
                 if failed
@@ -386,14 +374,15 @@ class ApiHarness:
     async def dial_in(self, room: str, *, name: str = "Alice", number: str = "1001") -> str:
         """A caller dials the room and its audio gets connected: returns the
         conferencecall id (status joined)."""
-        channel = Channel.model_validate(
+        channel = msgspec.convert(
             {
                 "id": f"chan-{next(_channel_ids)}",
                 "name": f"PJSIP/{number}-0001",
                 "state": "Ring",
                 "caller": {"name": name, "number": number},
                 "dialplan": {"app_name": "Stasis", "app_data": f"confsvc,{room}"},
-            }
+            },
+            Channel,
         )
         self.ari.channels[channel.id] = channel
         await self.engine.handle_event(
@@ -464,7 +453,8 @@ APP = "confsvc"
 class ScriptedAri(FakeAri):
     """FakeAri plus the knobs engine tests need (FakeAri itself is unchanged):
     - bridges made by create_bridge carry creator=app, as Asterisk sets it;
-    - channel_errors: get_channel raises the given error for that channel id."""
+    - channel_errors: Asterisk's answer about that channel id: an AriNotFound leaves it
+      out of list_channels, any other error fails list_channels."""
 
     app: str = APP
     channel_errors: dict[str, AriError] = field(default_factory=dict)
@@ -477,21 +467,14 @@ class ScriptedAri(FakeAri):
         return bridge
 
     async def list_channels(self) -> list[Channel]:
-        """Channels whose get_channel would say 404 are not listed; any other scripted
-        error (e.g. AriUnavailable) fails the whole list, as a down Asterisk would."""
+        """Channels scripted as 404 are not listed; any other scripted error (e.g.
+        AriUnavailable) fails the whole list, as a down Asterisk would."""
         for error in self.channel_errors.values():
             if not isinstance(error, AriNotFound):
                 self._record("list_channels")
                 raise error
         listed = await super().list_channels()
         return [c for c in listed if c.id not in self.channel_errors]
-
-    async def get_channel(self, channel_id: str) -> Channel:
-        error = self.channel_errors.get(channel_id)
-        if error is None:
-            return await super().get_channel(channel_id)
-        self._record("get_channel", channel_id)
-        raise error
 
     def mark(self) -> int:
         """A point in the call log, for `names_since`."""
@@ -539,10 +522,10 @@ class EngineHarness:
         return event
 
     def add_channel(self, channel_id: str, room: str | None = None, **caller: str) -> Channel:
-        """A channel Asterisk has (listed by list_channels, found by get_channel)."""
+        """A channel Asterisk has (listed by list_channels)."""
         data = channel_json(channel_id, room, **caller)
         self.channel_data[channel_id] = data
-        channel = Channel.model_validate(data)
+        channel = msgspec.convert(data, Channel)
         self.ari.channels[channel_id] = channel
         return channel
 
@@ -560,7 +543,7 @@ class EngineHarness:
 
     def bridge_json(self, bridge_id: str) -> dict[str, Any]:
         bridge = self.ari.bridges.get(bridge_id)
-        return bridge.model_dump() if bridge is not None else {"id": bridge_id}
+        return msgspec.to_builtins(bridge) if bridge is not None else {"id": bridge_id}
 
     async def entered(self, channel_id: str, bridge_id: str) -> None:
         await self.send(
@@ -588,7 +571,11 @@ class EngineHarness:
             if channel_id in bridge.channels:
                 bridge.channels.remove(channel_id)
                 await self.send(
-                    {"type": "ChannelLeftBridge", "bridge": bridge.model_dump(), "channel": channel}
+                    {
+                        "type": "ChannelLeftBridge",
+                        "bridge": msgspec.to_builtins(bridge),
+                        "channel": channel,
+                    }
                 )
         await self.send({"type": "StasisEnd", "channel": channel})
 

@@ -1,22 +1,30 @@
-"""ARI models and parse_event, with payloads shaped after rest-api/events.json."""
+"""ARI models, decode_event (websocket text) and parse_event (a dict), with payloads shaped
+after rest-api/events.json."""
 
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
+
+import msgspec
+import pytest
+from structlog.testing import capture_logs
 
 from confsvc.ari import (
     EVENT_TYPES,
-    AsteriskInfo,
     Bridge,
+    CallerId,
     Channel,
     ChannelDestroyed,
     ChannelEnteredBridge,
     ChannelTalkingFinished,
     ChannelVarset,
     Event,
+    MalformedEvent,
     RecordingFinished,
     StasisStart,
+    decode_event,
     parse_event,
 )
 
@@ -172,59 +180,101 @@ def test_all_required_event_types_are_registered() -> None:
     )
 
 
-def test_unknown_type_is_generic_and_keeps_fields() -> None:
+def test_unknown_type_is_generic() -> None:
     event = parse_event({**BASE, "type": "ChannelToneDetected", "channel": CHANNEL, "tone": "fax"})
     assert type(event) is Event
-    assert event.type == "ChannelToneDetected"
-    assert event.model_extra is not None
-    assert event.model_extra["tone"] == "fax"
-    assert event.model_extra["channel"]["id"] == "1741083072.17"
+    assert (event.type, event.application, event.timestamp) == (
+        "ChannelToneDetected",
+        "confsvc",
+        TS,
+    )
+    assert not hasattr(event, "tone") and not hasattr(event, "channel")
 
 
-def test_extra_fields_on_typed_events_are_kept() -> None:
+def test_extra_fields_are_ignored() -> None:
     event = parse_event(
         {
             **BASE,
             "type": "StasisStart",
             "args": [],
-            "channel": {**CHANNEL, "tenantid": "t1"},
+            "channel": {**CHANNEL, "tenantid": "t1", "caller": {"number": "7", "x": 1}},
             "new_top": 1,
         }
     )
     assert isinstance(event, StasisStart)
-    assert event.model_extra == {"new_top": 1}
-    assert event.channel.model_extra == {"tenantid": "t1"}
+    assert event.channel.id == "1741083072.17" and event.channel.caller.number == "7"
+    assert not hasattr(event, "new_top") and not hasattr(event.channel, "tenantid")
+
+
+def test_missing_optional_fields_get_defaults() -> None:
+    event = decode_event('{"type": "StasisStart", "channel": {"id": "c1"}}')
+    assert isinstance(event, StasisStart)
+    assert (event.args, event.replace_channel, event.application, event.timestamp) == (
+        [],
+        None,
+        "",
+        None,
+    )
+    chan = event.channel
+    assert (chan.name, chan.state, chan.dialplan, chan.channelvars) == ("", "", None, None)
+    assert chan.caller == CallerId() and chan.caller is not chan.connected
+    other = decode_event('{"type": "StasisStart", "channel": {"id": "c2"}}')
+    assert isinstance(other, StasisStart)
+    other.args.append("x")  # defaults are per event, never shared
+    assert event.args == []
+
+
+def test_numbers_sent_as_strings_are_accepted() -> None:
+    chan = {**CHANNEL, "dialplan": {**CHANNEL["dialplan"], "priority": "2"}}
+    event = parse_event({**BASE, "type": "ChannelDestroyed", "cause": "16", "channel": chan})
+    assert isinstance(event, ChannelDestroyed) and event.cause == 16
+    assert event.channel.dialplan is not None and event.channel.dialplan.priority == 2
 
 
 def test_invalid_typed_event_falls_back_to_generic() -> None:
-    event = parse_event({**BASE, "type": "StasisStart", "args": []})  # no channel
-    assert type(event) is Event and event.type == "StasisStart"
-    event = parse_event({**BASE, "type": "ChannelDtmfReceived", "channel": "nope"})
-    assert type(event) is Event
+    with capture_logs() as logs:
+        event = parse_event({**BASE, "type": "StasisStart", "args": []})  # no channel
+        assert type(event) is Event and event.type == "StasisStart"
+        event = parse_event({**BASE, "type": "ChannelDtmfReceived", "channel": "nope"})
+        assert type(event) is Event
+    invalid = [e for e in logs if e["event"] == "ari.event.invalid"]
+    assert [e["type"] for e in invalid] == ["StasisStart", "ChannelDtmfReceived"]
+    assert "channel" in invalid[0]["error"]
 
 
-def test_parse_event_never_raises_on_odd_input() -> None:
-    assert parse_event({}).type == ""
-    odd = parse_event({"type": 42, "application": ["x"]})
-    assert type(odd) is Event
-    assert parse_event({"no_type": True}).model_extra == {"no_type": True}
+def test_odd_input() -> None:
+    assert type(parse_event({})) is Event and parse_event({}).type == ""
+    assert type(parse_event({"no_type": True})) is Event
+    with pytest.raises(MalformedEvent):
+        parse_event({"type": 42})
+    with pytest.raises(MalformedEvent):
+        parse_event({"type": "Foo", "application": ["x"]})  # base fields are wrong
 
 
-def test_asterisk_info_version() -> None:
-    info = AsteriskInfo.model_validate(
-        {
-            "build": {
-                "os": "Linux",
-                "kernel": "6.1",
-                "machine": "x86_64",
-                "options": "",
-                "date": "2025-01-01",
-                "user": "root",
-            },
-            "system": {"version": "22.10.0", "entity_id": "02:42:ac:11:00:02"},
-            "config": {"name": "", "default_language": "en", "setid": {"user": "", "group": ""}},
-            "status": {"startup_time": TS, "last_reload_time": TS},
-        }
-    )
-    assert info.version == "22.10.0"
-    assert AsteriskInfo.model_validate({}).version is None
+@pytest.mark.parametrize("message", ["{not json", "[1, 2, 3]", '"text"', "", '{"type": 42}'])
+def test_decode_event_rejects_what_is_not_an_event(message: str) -> None:
+    with pytest.raises(MalformedEvent):
+        decode_event(message)
+
+
+@pytest.mark.parametrize("name", sorted(EVENT_TYPES))
+def test_decode_event_matches_parse_event_for_every_type(name: str) -> None:
+    """Every registered class decodes from the wire (str and bytes) to what parse_event
+    makes of the same dict, with its required fields filled as Asterisk would."""
+    samples: dict[str, Any] = {
+        "channel": CHANNEL,
+        "bridge": BRIDGE,
+        "recording": {"name": "r1", "state": "done"},
+        "playback": {"id": "pb1", "state": "done"},
+        "digit": "5",
+        "variable": "X",
+    }
+    cls = EVENT_TYPES[name]
+    data = {**BASE, "type": name}
+    for f in msgspec.structs.fields(cls):
+        if f.required:
+            data[f.name] = samples[f.name]
+    text = json.dumps(data)
+    event = decode_event(text)
+    assert type(event) is cls and event.type == name
+    assert decode_event(text.encode()) == event == parse_event(data)

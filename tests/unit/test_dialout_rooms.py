@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from confsvc.domain.dialout import CallResult, CallStatus
@@ -119,8 +120,8 @@ async def test_restart_ends_what_it_cannot_follow_and_adopts_an_answer(h: Engine
 
     h.ari.channels.pop(gone, None)
     h.ari.channels.pop(queued, None)
-    h.ari.channels[ringing] = Channel.model_validate(channel(ringing, "Ringing"))
-    h.ari.channels[answered_away] = Channel.model_validate(channel(answered_away, "Up"))
+    h.ari.channels[ringing] = msgspec.convert(channel(ringing, "Ringing"), Channel)
+    h.ari.channels[answered_away] = msgspec.convert(channel(answered_away, "Up"), Channel)
     engine = await h.restart()
     await engine.on_connect()
     await settle(h)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 
 from confsvc.ari import Bridge, Channel
@@ -48,9 +49,7 @@ def asterisk_state(h: EngineHarness) -> dict[str, Any]:
 
 
 def stale_bridge(bridge_id: str, creator: str = "confsvc") -> Bridge:
-    return Bridge.model_validate(
-        {"id": bridge_id, "creator": creator, "bridge_type": "mixing", "name": "old"}
-    )
+    return Bridge(id=bridge_id, creator=creator, bridge_type="mixing", name="old")
 
 
 # --- calls -----------------------------------------------------------------------------
@@ -205,10 +204,10 @@ async def test_a_channel_waiting_in_stasis_is_admitted_to_its_room(h: EngineHarn
     h.add_channel("chan-5", "r1", number="5005")
     other_app = channel_json("other-app")
     other_app["dialplan"] = {"app_name": "Stasis", "app_data": "someoneelse,r1"}
-    h.ari.channels["other-app"] = Channel.model_validate(other_app)
+    h.ari.channels["other-app"] = msgspec.convert(other_app, Channel)
     in_dialplan = channel_json("in-dialplan")
     in_dialplan["dialplan"] = {"app_name": "Dial", "app_data": "PJSIP/r1"}
-    h.ari.channels["in-dialplan"] = Channel.model_validate(in_dialplan)
+    h.ari.channels["in-dialplan"] = msgspec.convert(in_dialplan, Channel)
     h.add_channel("no-dialplan")
     mark = h.ari.mark()
 
