@@ -379,8 +379,9 @@ async def _nothing(_: str) -> None:
 
 
 async def _exec(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> None:
-    cursor = await conn.execute(sql, params)
-    await cursor.close()
+    # One trip to aiosqlite's thread (execute + cursor close would be two): every trip
+    # is a queue hand-off and a wake-up of the event loop.
+    await conn.execute_fetchall(sql, params)
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:
