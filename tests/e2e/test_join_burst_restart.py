@@ -1,0 +1,84 @@
+"""kill -9 of the controller in the middle of a join burst (the store writes behind the
+state in memory, engine/writer.py): after the restart the API must say what Asterisk says.
+
+The burst: Local channels originated by Asterisk's CLI into the room's dialplan extension,
+so each reaches Stasis like a dialled caller, many at once (five softphones could not make
+a burst). Their other half waits in Wait() and ends with them."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import aiohttp
+
+from tests.support.controller import Controller
+from tests.support.room import calls_of, create_room
+from tests.support.runtime import Runtime
+
+CALLERS = 16
+
+
+async def originate(runtime: Runtime, room: str) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *runtime.command(
+            "asterisk",
+            "-C",
+            f"{runtime.inside(runtime.instance_dir)}/etc/asterisk.conf",
+            "-rx",
+            f"channel originate Local/{room}@confsvc-rooms application Wait 60",
+        ),
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    await proc.wait()
+
+
+async def ari_get(runtime: Runtime, path: str) -> Any:
+    auth = aiohttp.BasicAuth(runtime.s("ARI_USER"), runtime.s("ARI_PASSWORD"))
+    url = f"http://127.0.0.1:{runtime.s('ARI_PORT')}/ari{path}"
+    async with aiohttp.ClientSession(auth=auth) as http, http.get(url) as r:
+        r.raise_for_status()
+        return await r.json()
+
+
+async def in_bridge(runtime: Runtime, conference_id: str) -> set[str]:
+    return set((await ari_get(runtime, f"/bridges/{conference_id}"))["channels"])
+
+
+async def test_kill9_during_a_join_burst(runtime: Runtime, controller: Controller) -> None:
+    conf = await create_room(controller, "burst", max_participants=20)
+    burst = [asyncio.create_task(originate(runtime, "burst")) for _ in range(CALLERS)]
+    # Some callers are stored, some joined only in memory, some not admitted yet.
+    while not await calls_of(controller, conf["id"]):
+        await asyncio.sleep(0.02)
+    await controller.kill9()
+    await asyncio.gather(*burst)
+    await asyncio.sleep(1)  # the rest of the burst reaches Stasis with nobody listening
+    await controller.start()
+
+    async def agree() -> tuple[set[str], set[str]]:
+        joined = {
+            c["reference_id"] for c in await calls_of(controller, conf["id"]) if c["status"] == "joined"
+        }
+        return joined, await in_bridge(runtime, conf["id"])
+
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        joined, bridged = await agree()
+        if joined == bridged and len(bridged) == CALLERS:
+            break
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"API joined {len(joined)}, Asterisk bridged {len(bridged)}")
+        await asyncio.sleep(0.2)
+    got = await controller.request("GET", f"/v1/conferences/{conf['id']}")
+    assert len(got["conferencecall_ids"]) == CALLERS
+    # Every caller listed once: nothing admitted twice across the restart.
+    refs = [c["reference_id"] for c in await calls_of(controller, conf["id"])]
+    assert len(refs) == len(set(refs))
+    await controller.request("DELETE", f"/v1/conferences/{conf['id']}", expect=200)
+    await controller.wait_for(
+        f"/v1/conferencecalls?conference_id={conf['id']}",
+        lambda b: all(c["status"] == "leaved" for c in b["result"]),
+    )
