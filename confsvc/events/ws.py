@@ -32,9 +32,9 @@ TOPIC_PREFIX = "conference:"
 
 
 class HubStore(Protocol):
-    async def last_event_seq(self) -> int: ...
+    async def last_store_seq(self) -> int: ...
 
-    async def events_after(self, seq: int, limit: int = ...) -> list[Event]: ...
+    async def events_after(self, store_seq: int, limit: int = ...) -> list[Event]: ...
 
     def iter_events(
         self, customer_id: str, *, after: int = 0, conference_id: str | None = None
@@ -132,14 +132,14 @@ class Hub:
         self.store = store
         self.queue_size = queue_size
         self.clients: dict[str, set[Client]] = {}  # customer_id -> clients
-        self.last = 0
+        self.last = 0  # store_seq (across tenants) of the last event offered
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self._task is not None:
             return
-        self.last = await self.store.last_event_seq()
+        self.last = await self.store.last_store_seq()
         self.store.add_event_listener(self.wake)
         self._task = asyncio.create_task(self._run(), name="ws-hub")
 
@@ -183,7 +183,7 @@ class Hub:
         while True:
             batch = await self.store.events_after(self.last)
             for event in batch:
-                self.last = event.seq
+                self.last = event.store_seq
                 for client in list(self.clients.get(event.customer_id, ())):
                     client.offer(event)
             count += len(batch)
