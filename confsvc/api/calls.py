@@ -50,8 +50,9 @@ class CallsCreate(BaseModel):
     destinations: list[str] | str | None = Field(default=None, description="Same as dest.")
     room: str | None = Field(
         default=None,
-        description="a-z A-Z 0-9 . _, at most 32 (error_invalid_room). POST /v1/calls: the "
-        "tenant's live conference with this room, else a new one (generated when omitted).",
+        description="a-z A-Z 0-9 . _, at most 32, not only dots (error_invalid_room). POST "
+        "/v1/calls: the tenant's live conference with this room, else a new one (generated "
+        "when omitted); a room live for another tenant is 409 room_in_use.",
     )
     caller_id: str | None = Field(
         default=None, description='E.164 number or "private"; omitted: the trunk\'s own.'

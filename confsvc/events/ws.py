@@ -1,17 +1,19 @@
 """WebSocket fan-out: one hub per process, one bounded queue per client.
 
-The hub tails the events table (woken by the store's commit signal) and offers each new
-event, in seq order, to the clients of its tenant whose topics match:
+The hub tails the events table by `store_seq` (every tenant's events in commit order; woken
+by the store's commit signal) and offers each new event to the clients of its tenant whose
+topics match:
     conference:<id>   that conference's events
     conference:*      every event of the client's tenant
 Offering never blocks: a client whose queue is full is marked too slow and dropped (its
 connection is told and closed), so a slow reader cannot stall the controller.
 
-Replay: a client that subscribes with `since` (the `seq` - or the public id - of the last
-event it has) first gets the stored events after it, then the live ones; an event seen in
-both is sent once (the client's cursor), so a reconnecting client misses nothing and sees
-no duplicates. Events never cross tenants: the hub offers an event only to clients of the
-event's tenant, and replays read only the client's tenant."""
+Replay: a client that subscribes with `since` (the `seq` - its tenant's event number - or
+the public id of the last event it has) first gets the stored events after it, then the
+live ones; an event seen in both is sent once (the client's cursor), so a reconnecting
+client misses nothing and sees no duplicates. Events never cross tenants: the hub offers
+an event only to clients of the event's tenant, and replays read only the client's
+tenant."""
 
 from __future__ import annotations
 
