@@ -32,10 +32,10 @@ from pydantic import BaseModel
 
 from confsvc.api import member_schemas as ms
 from confsvc.api.auth import customer_of
+from confsvc.api.bodies import json_object
 from confsvc.api.errors import ApiError, Handler, from_domain
 from confsvc.api.openapi import QueryParam, Route
 from confsvc.api.paging import query_params
-from confsvc.api.schemas import parse_json_object
 from confsvc.domain import (
     Conference,
     Conferencecall,
@@ -80,6 +80,10 @@ class PlivoRoutes:
             **kw: Any,
         ) -> Route:
             kw.setdefault("errors", (404, 409, 422, 503))
+            if method != "GET":  # GET takes the query only
+                kw.setdefault("request", ms.PlivoCallback)
+                kw.setdefault("request_required", False)
+                kw["forms"] = True
             return Route(
                 method, path, handler, op, summary, response, query=ASYNC_QUERY, tags=TAGS, **kw
             )
@@ -107,7 +111,7 @@ class PlivoRoutes:
             r("DELETE", MEMBER + "Deaf/", self.undeaf, "plivoUndeafMember", "Undeafen members",
               None, status=204),
             r("POST", MEMBER + "Play/", self.play, "plivoPlayMember", "Play to members",
-              result, status=202, request=ms.PlivoPlay),
+              result, status=202, request=ms.PlivoPlay, request_required=True),
             r("DELETE", MEMBER + "Play/", self.stop_play, "plivoStopPlayMember",
               "Stop playing to members", None, status=204),
         ]  # fmt: skip
@@ -126,16 +130,12 @@ class PlivoRoutes:
         if request.match_info["auth_id"] != customer:
             raise NotFound("account", request.match_info["auth_id"])
         params: dict[str, Any] = dict(query_params(request, ("callback_url", "callback_method")))
-        raw = await request.read()
-        if raw.strip():
-            if request.content_type == "application/x-www-form-urlencoded":
-                body: dict[str, Any] = dict((await request.post()).items())
-            else:
-                body = parse_json_object(raw)
-            for key, value in body.items():
-                if key not in (*body_fields, "callback_url", "callback_method"):
-                    raise ApiError.invalid_field(key, "unknown field")
-                params[key] = value
+        # GET takes its parameters in the query only (a GET body has no defined meaning).
+        body = None if request.method == "GET" else await json_object(request, forms=True)
+        for key, value in (body or {}).items():
+            if key not in (*body_fields, "callback_url", "callback_method"):
+                raise ApiError.invalid_field(key, "unknown field")
+            params[key] = value
         return customer, params
 
     async def _answer(self, params: dict[str, Any], work: Work) -> web.Response:

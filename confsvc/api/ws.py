@@ -14,6 +14,7 @@
                 codes: invalid_message, invalid_topic, conference_not_found,
                 event_not_found, too_slow (then the connection is closed)
 
+`seq` is the tenant's own event number (1, 2, 3...; see store/sqlite_events.py).
 `?since=` on the URL applies to the first subscribe. WebSocket pings keep the connection
 alive (aiohttp heartbeat); a client that falls too far behind is dropped (too_slow)."""
 

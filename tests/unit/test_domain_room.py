@@ -1,4 +1,4 @@
-"""Room names: the Hoiio rule (a-z A-Z 0-9 . _, 1-32 chars) and generation."""
+"""Room names: the Hoiio rule (a-z A-Z 0-9 . _, 1-32 chars, not only dots) and generation."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from confsvc.domain.room import ROOM_MAX_LEN, generate_room, is_valid_room, vali
 
 @pytest.mark.parametrize(
     "room",
-    ["a", "A", "0", ".", "_", "Sales.Team_1", "r" * 32, "abcXYZ019._"],
+    ["a", "A", "0", "_", "._.", "..a", "a..", "Sales.Team_1", "r" * 32, "abcXYZ019._"],
 )
 def test_valid_rooms(room: str) -> None:
     assert is_valid_room(room)
@@ -34,6 +34,12 @@ def test_valid_rooms(room: str) -> None:
         "\nroom",
         "tab\t",
         "\uff11\uff12\uff13",  # full-width digits: not ASCII 0-9
+        "\x00",
+        "room\x00",
+        # Only dots (issue 11): read as paths in URLs (Plivo's routes), logs and files.
+        ".",
+        "..",
+        "." * 32,
     ],
 )
 def test_invalid_rooms(room: str) -> None:
