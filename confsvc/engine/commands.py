@@ -26,6 +26,7 @@ log = structlog.get_logger(__name__)
 async def open_conference(core: EngineCore, customer_id: str, **fields: Any) -> Conference:
     """The API's create: validate, store (room uniqueness), then bring it up in its lane."""
     conf = create_conference(customer_id=customer_id, now=core.now(), **fields)
+    await core.writer.flush()  # a room that has just ended may still be live on disk
     await core.store.create_conference(conf)
     core.rooms.remember(conf)
     return await core.lanes.run(conf.id, lambda: bring_up(core, conf))

@@ -51,17 +51,17 @@ async def test_kill9_during_a_join_burst(runtime: Runtime, controller: Controlle
     conf = await create_room(controller, "burst", max_participants=20)
     burst = [asyncio.create_task(originate(runtime, "burst")) for _ in range(CALLERS)]
     # Some callers are stored, some joined only in memory, some not admitted yet.
-    while not await calls_of(controller, conf["id"]):
-        await asyncio.sleep(0.02)
+    await controller.wait_for(
+        f"/v1/conferencecalls?conference_id={conf['id']}", lambda b: b["result"]
+    )
     await controller.kill9()
     await asyncio.gather(*burst)
     await asyncio.sleep(1)  # the rest of the burst reaches Stasis with nobody listening
     await controller.start()
 
     async def agree() -> tuple[set[str], set[str]]:
-        joined = {
-            c["reference_id"] for c in await calls_of(controller, conf["id"]) if c["status"] == "joined"
-        }
+        calls = await calls_of(controller, conf["id"])
+        joined = {c["reference_id"] for c in calls if c["status"] == "joined"}
         return joined, await in_bridge(runtime, conf["id"])
 
     deadline = asyncio.get_running_loop().time() + 15

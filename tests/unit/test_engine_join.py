@@ -138,6 +138,8 @@ async def test_a_room_two_tenants_use_is_refused(h: EngineHarness) -> None:
     await h.store._write(
         "UPDATE conferences SET room = 'shared', legacy_room_tenant = customer_id", ()
     )
+    await h.restart()  # an old database: the controller starts on it
+    await h.engine.rooms.load(h.store)
     await h.stasis_start("chan-1", "shared")
     assert hangups(h) == [("chan-1", "unallocated")]
     assert await h.calls_of("chan-1") == []
