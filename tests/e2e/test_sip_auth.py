@@ -125,6 +125,8 @@ async def test_the_right_password_is_answered(runtime: Runtime, ctl: Controller)
     """Control for the test above: the same raw client gets in with the right digest, so
     its refusals are Asterisk's doing, not the client's."""
     conf = await create_room(ctl, "rawok")
+    log = AsteriskLog(runtime)
+    log.mark()
     port = int(runtime.s("SIP_PORT"))
     result = await asyncio.to_thread(
         invite, port, "rawok", "alice", password=runtime.s("PHONE_PASSWORD")
@@ -134,6 +136,15 @@ async def test_the_right_password_is_answered(runtime: Runtime, ctl: Controller)
         f"/v1/conferencecalls?conference_id={conf['id']}", lambda b: bool(b["result"])
     )
     assert "alice" in body["result"][0]["caller"]["number"]
+    # Its end runs Asterisk's `h` extension, which must not be taken for a room "h" (it
+    # was: Stasis(confsvc,h) after every call, and with auto-create a room "h").
+    await ctl.wait_for(
+        f"/v1/conferencecalls?conference_id={conf['id']}",
+        lambda b: b["result"][0]["status"] == "leaved",
+    )
+    await asyncio.sleep(0.5)
+    assert "[h@confsvc-rooms:1] Stasis(" not in log.since()
+    assert "h" not in (await room_state(ctl))[0]
 
 
 async def test_a_phone_with_the_right_password_joins(runtime: Runtime, ctl: Controller) -> None:

@@ -7,11 +7,11 @@ import os
 import re
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from confsvc.cli import main
 from confsvc.config import Settings
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -72,21 +72,26 @@ def test_ari_password_from_the_secrets_file(clean_env: None, tmp_path: Path) -> 
 
 @pytest.mark.parametrize("content", [None, "CONFSVC_PHONE_PASSWORD=x\n"])
 def test_serve_refuses_to_start_without_an_ari_password(
-    clean_env: None,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-    content: str | None,
+    tmp_path: Path, content: str | None
 ) -> None:
+    # A process of its own: `serve` configures logging for the whole interpreter.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFSVC_")}
     f = tmp_path / "dev.env"
     if content is not None:
         f.write_text(content)
-        monkeypatch.setenv("CONFSVC_SECRETS_FILE", str(f))
-    assert main(["serve"]) == 2
-    err = capsys.readouterr().err
-    assert "CONFSVC_ARI_PASSWORD" in err
+        env["CONFSVC_SECRETS_FILE"] = str(f)
+    proc = subprocess.run(
+        [sys.executable, "-m", "confsvc", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert "CONFSVC_ARI_PASSWORD" in proc.stderr and "Traceback" not in proc.stderr
     if content is not None:
-        assert str(f) in err
+        assert str(f) in proc.stderr
 
 
 def ctl_env(runtime_dir: Path, **env: str) -> tuple[int, dict[str, str], str]:
