@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso, new_id, now, to_iso
-from confsvc.domain.room import ROOM_MAX_LEN, generate_room, is_valid_room, validate_room
+from confsvc.domain.room import (
+    ROOM_MAX_LEN,
+    ROOM_PATTERN,
+    generate_room,
+    is_valid_room,
+    validate_room,
+)
 
 
 @pytest.mark.parametrize(
@@ -82,3 +90,12 @@ def test_ids_and_iso_round_trip() -> None:
     assert text is not None and text.endswith("Z") and len(text) == 27
     assert from_iso(text) == t
     assert to_iso(None) is None and from_iso(None) is None
+
+
+@pytest.mark.parametrize("room", ["h", "echo"])
+def test_dial_plan_extensions_are_reserved(room: str) -> None:
+    assert not is_valid_room(room)
+    with pytest.raises(ValidationFailed, match="reserved"):
+        validate_room(room)
+    assert re.fullmatch(ROOM_PATTERN, room) is None
+    assert re.fullmatch(ROOM_PATTERN, room + "x") is not None
