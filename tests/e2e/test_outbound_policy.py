@@ -5,6 +5,7 @@ run does): ARI's port must stay closed all the same, and a local receiver must w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,8 @@ from urllib.parse import quote
 
 import pytest
 
+from confsvc.ari import AriClient, AriError
+from confsvc.engine.media import padded_url
 from tests.support.controller import ApiError, Controller, running_controller
 from tests.support.listener import listening
 from tests.support.runtime import Runtime
@@ -83,3 +86,26 @@ async def test_a_local_receiver_gets_events_and_a_failing_one_is_logged(
             await asyncio.sleep(0.1)
     assert "delivery failed: will retry" in log
     assert "Traceback" not in log and "Task exception was never retrieved" not in log
+
+
+async def test_asterisk_does_not_follow_a_redirect_for_media(runtime: Runtime) -> None:
+    """Media URLs are fetched by Asterisk (res_http_media_cache): it must not follow a
+    redirect either (a checked public URL could redirect to an internal one)."""
+    ari = AriClient(
+        f"http://127.0.0.1:{runtime.s('ARI_PORT')}/ari",
+        runtime.s("ARI_USER"),
+        runtime.s("ARI_PASSWORD"),
+        runtime.s("ARI_APP"),
+    )
+    async with ari, listening() as rx:
+        await ari.create_bridge("redirect-probe")
+        try:
+            url = padded_url(f"{rx.base}/redirect/hold.wav")
+            with contextlib.suppress(AriError):
+                await ari.play_on_bridge("redirect-probe", ["sound:" + url], playback_id="rp-1")
+            await asyncio.wait_for(rx.arrived.wait(), 10)
+            await asyncio.sleep(1.0)  # time enough to follow it
+        finally:
+            await ari.destroy_bridge("redirect-probe")
+    # It may ask more than once; it never goes where the redirect points.
+    assert rx.paths() and set(rx.paths()) == {"/redirect/hold.wav"}, rx.paths()

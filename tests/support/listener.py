@@ -1,7 +1,7 @@
 """A loopback HTTP listener that records every request reaching it: the proof that a
 refused URL sends nothing (outbound URL policy tests).
 
-    /redirect   302 to /landed (a client that follows redirects requests /landed)
+    /redirect…  302 to /landed (a client that follows redirects requests /landed)
     /endless    200 with a body that never ends (a client must not read it all)
     anything    200 "ok"
 """
@@ -50,7 +50,7 @@ class Listener:
             )
         )
         self.arrived.set()
-        if request.path == "/redirect":
+        if request.path.startswith("/redirect"):
             raise web.HTTPFound("/landed")
         if request.path == "/endless":
             resp = web.StreamResponse()
