@@ -92,11 +92,11 @@ class PlivoRoutes:
         result = ms.PlivoMemberResult
         return [
             r("GET", ROOT, self.list, "plivoListConferences", "Live conferences (names)",
-              ms.PlivoConferenceList, errors=(404,)),
+              ms.PlivoConferenceList, errors=(404, 422)),
             r("DELETE", ROOT, self.hangup_all, "plivoHangupAll", "End every conference",
               None, status=204),
             r("GET", NAMED, self.details, "plivoGetConference", "A conference and its members",
-              ms.PlivoConference, errors=(404,)),
+              ms.PlivoConference, errors=(404, 422)),
             r("DELETE", NAMED, self.hangup, "plivoHangupConference", "End a conference",
               None, status=204),
             r("DELETE", MEMBER, self.member_hangup, "plivoHangupMember", "Hang members up",
