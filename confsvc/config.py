@@ -75,6 +75,10 @@ class Settings(BaseSettings):
     public_url: str = ""
     ws_queue_size: int = 1000  # events queued per WebSocket client before it is dropped
     ws_heartbeat: float = 20.0  # seconds between WebSocket pings
+    # Outbound URL policy (README "Outbound URL policy"): networks (CIDR, comma separated)
+    # that webhooks, notify/callback URLs and media URLs may reach although they are not
+    # public, e.g. "127.0.0.1/32,10.0.0.0/8". The ARI and controller ports never.
+    outbound_allow: str = ""
 
     # Dial-out (README "Dial-out"): calls leave as PJSIP/<number>@<trunk_endpoint>.
     trunk_endpoint: str = "trunk"

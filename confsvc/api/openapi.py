@@ -33,7 +33,8 @@ STATUS_TEXT: dict[int, str] = {
     409: "Not allowed in the current state: <entity>_invalid_state, room_in_use",
     415: "Body sent with a Content-Type this route does not take (JSON routes: "
     "application/json only): unsupported_media_type",
-    422: "A field breaks a rule or is unknown: invalid_field (names the field)",
+    422: "A field breaks a rule or is unknown: invalid_field; a URL the outbound policy "
+    "refuses: url_not_allowed (both name the field)",
     500: "Unexpected server error: internal_error",
     503: "Asterisk unavailable; nothing was changed: asterisk_unavailable",
 }

@@ -23,12 +23,13 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import structlog
 from aiohttp import web
 from pydantic import BaseModel
+from yarl import URL
 
 from confsvc.api import member_schemas as ms
 from confsvc.api.auth import customer_of
@@ -47,6 +48,8 @@ from confsvc.domain import (
 )
 from confsvc.domain.options import validate_media, validate_url
 from confsvc.engine import Engine, NotFound
+from confsvc.engine.media import check_media
+from confsvc.outbound import OutboundClient, UrlNotAllowed
 from confsvc.store.base import Store
 
 log = structlog.get_logger(__name__)
@@ -68,6 +71,8 @@ class PlivoRoutes:
         self.store = store
         self.engine = engine
         self._tasks: set[asyncio.Task[None]] = set()
+        # callback_url requests: the outbound policy, no redirects, bounded answers.
+        self.http = OutboundClient(engine.outbound, timeout=CALLBACK_TIMEOUT)
 
     def routes(self) -> list[Route]:
         def r(
@@ -91,11 +96,11 @@ class PlivoRoutes:
         result = ms.PlivoMemberResult
         return [
             r("GET", ROOT, self.list, "plivoListConferences", "Live conferences (names)",
-              ms.PlivoConferenceList, errors=(404,)),
+              ms.PlivoConferenceList, errors=(404, 422)),
             r("DELETE", ROOT, self.hangup_all, "plivoHangupAll", "End every conference",
               None, status=204),
             r("GET", NAMED, self.details, "plivoGetConference", "A conference and its members",
-              ms.PlivoConference, errors=(404,)),
+              ms.PlivoConference, errors=(404, 422)),
             r("DELETE", NAMED, self.hangup, "plivoHangupConference", "End a conference",
               None, status=204),
             r("DELETE", MEMBER, self.member_hangup, "plivoHangupMember", "Hang members up",
@@ -120,6 +125,7 @@ class PlivoRoutes:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.http.close()
 
     # --- request plumbing ------------------------------------------------------------
 
@@ -146,6 +152,7 @@ class PlivoRoutes:
             method = str(params.get("callback_method") or "POST").upper()
             if method not in ("POST", "GET"):
                 raise ApiError.invalid_field("callback_method", "must be POST or GET")
+            await self.engine.outbound.check("callback_url", url)  # 422 url_not_allowed
             task = asyncio.get_running_loop().create_task(
                 self._run_async(api_id, url, method, work)
             )
@@ -169,16 +176,17 @@ class PlivoRoutes:
             log.exception("plivo async call failed", api_id=api_id)
             status, body = 500, {"error": "internal_error", "api_id": api_id}
         fields = {"api_id": api_id, "status": str(status), "response": json.dumps(body)}
-        timeout = aiohttp.ClientTimeout(total=CALLBACK_TIMEOUT)
+        headers: dict[str, str] = {}
+        data = b""
+        if method == "GET":
+            url = str(URL(url).extend_query(fields))
+        else:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            data = urlencode(fields).encode()
         try:
-            async with aiohttp.ClientSession(timeout=timeout) as http:
-                if method == "GET":
-                    req = http.get(url, params=fields)
-                else:
-                    req = http.post(url, data=fields)
-                async with req as resp:
-                    log.info("plivo callback sent", api_id=api_id, status=resp.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            code = await self.http.send(method, url, headers, data)
+            log.info("plivo callback sent", api_id=api_id, status=code)
+        except (aiohttp.ClientError, OSError, UrlNotAllowed) as exc:  # OSError: timeouts too
             log.warning("plivo callback failed", api_id=api_id, error=str(exc))
 
     # --- lookups ---------------------------------------------------------------------
@@ -275,11 +283,11 @@ class PlivoRoutes:
         status: int,
         act: Callable[[str, Conferencecall], Awaitable[Any]],
         body_fields: tuple[str, ...] = (),
-        check: Callable[[dict[str, Any]], None] | None = None,
+        check: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> web.Response:
         customer, params = await self._params(request, body_fields)
         if check is not None:
-            check(params)
+            await check(params)
 
         async def work(api_id: str) -> tuple[int, dict[str, Any]]:
             members = await self._members(request, customer)
@@ -317,10 +325,11 @@ class PlivoRoutes:
     async def play(self, request: web.Request) -> web.Response:
         media: dict[str, str] = {}
 
-        def check(params: dict[str, Any]) -> None:
+        async def check(params: dict[str, Any]) -> None:
             if "url" not in params:
                 raise ApiError.invalid_field("url", "is required")
             media["url"] = validate_media(params["url"], "url", allow_empty=False)
+            await check_media(self.engine.outbound, "url", media["url"])
 
         return await self._each(
             request,

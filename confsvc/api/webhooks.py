@@ -21,6 +21,7 @@ from confsvc.events.derive import EVENT_TYPES
 from confsvc.events.model import Webhook
 from confsvc.events.signing import Secrets
 from confsvc.events.webhooks import MAX_WEBHOOKS, new_webhook
+from confsvc.outbound import OutboundPolicy
 from confsvc.store.base import EventStore
 
 BASE = "/v1/webhooks"
@@ -98,8 +99,9 @@ class WebhookSecret(BaseModel):
 
 
 class WebhookRoutes:
-    def __init__(self, settings: Settings, store: EventStore) -> None:
+    def __init__(self, settings: Settings, store: EventStore, outbound: OutboundPolicy) -> None:
         self.store = store
+        self.outbound = outbound
         self.secrets = Secrets(settings, store)
 
     def routes(self) -> list[Route]:
@@ -137,6 +139,7 @@ class WebhookRoutes:
         hook = new_webhook(
             customer_id=customer, url=body.url, event_types=body.event_types, now=utcnow()
         )
+        await self.outbound.check("url", hook.url)  # 422 url_not_allowed
         async with self.store.transaction():
             existing = await self.store.webhooks_of(customer)
             if len(existing) >= MAX_WEBHOOKS:

@@ -28,7 +28,8 @@ from confsvc.domain.moderation import (
 from confsvc.domain.options import Role, is_url
 from confsvc.engine import member, pin
 from confsvc.engine.core import EngineCore
-from confsvc.engine.media import media_uris
+from confsvc.engine.media import check_media, media_uris
+from confsvc.outbound import UrlNotAllowed
 
 log = structlog.get_logger(__name__)
 S = ConferencecallStatus
@@ -139,8 +140,9 @@ async def _for_each_live(core: EngineCore, conference_id: str, *, release: bool)
 async def _play_to_room(core: EngineCore, conference_id: str, media: str, what: str) -> None:
     playback_id = core.members.next_id(what, conference_id)
     try:
+        await check_media(core.outbound, f"{what}_sound", media)
         await core.ari.play_on_bridge(conference_id, media_uris(media), playback_id=playback_id)
-    except AriError as exc:
+    except (AriError, UrlNotAllowed) as exc:
         log.info(f"{what} sound not played", conference=conference_id, error=str(exc))
 
 
@@ -173,12 +175,14 @@ async def refresh_wait_sound(core: EngineCore, conference_id: str, *, force: boo
 async def _start_wait(core: EngineCore, conference_id: str, sound: str) -> None:
     try:
         if is_url(sound):
+            # Refused: nothing is played, so no PlaybackFinished starts it again.
+            await check_media(core.outbound, "wait_sound", sound)
             playback_id = core.members.next_id("wait", conference_id)
             core.members.wait_playback[conference_id] = playback_id
             await core.ari.play_on_bridge(conference_id, media_uris(sound), playback_id=playback_id)
         else:
             await core.ari.start_bridge_moh(conference_id, sound)
-    except AriError as exc:
+    except (AriError, UrlNotAllowed) as exc:
         log.warning("wait sound not started", conference=conference_id, error=str(exc))
 
 
