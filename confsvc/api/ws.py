@@ -44,10 +44,6 @@ SEND_TIMEOUT = 5.0
 _SEQ_RE = re.compile(r"[0-9]{1,18}")
 
 
-class Closing(Exception):
-    pass
-
-
 class WsRoutes:
     def __init__(self, settings: Settings, store: EventStore, hub: Hub) -> None:
         self.settings = settings
