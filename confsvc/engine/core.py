@@ -230,7 +230,7 @@ class EngineCore:
             return None
         if not strict and not call.is_kickable:
             return call
-        call, effects = call.leaving(self.now())
+        call, effects = call.kick(self.now())
         await self.save(None, call)
         await self.apply(effects)
         return call

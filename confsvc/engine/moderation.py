@@ -100,8 +100,9 @@ async def after_leave(core: EngineCore, call: Conferencecall) -> None:
     conf = await core.conference(call.conference_id)
     if conf is None:
         return
-    if conf.floor_conferencecall_id == call.id:
-        conf = conf.model_copy(update={"floor_conferencecall_id": None, "tm_update": core.now()})
+    released = conf.release_floor(call.id, core.now())
+    if released is not conf:
+        conf = released
         await core.save(conf)
     if not conf.is_live:
         core.members.forget_conference(conf.id)
@@ -224,19 +225,13 @@ async def talking(core: EngineCore, channel_id: str, on: bool) -> None:
         return
     new = call.set_talking(on, core.now())
     conf = await core.conference(call.conference_id)
-    floor_moves = (
-        on
-        and conf is not None
-        and not call.muted
-        and conf.status is ConferenceStatus.PROGRESSING
-        and conf.floor_conferencecall_id != call.id
-    )
-    if floor_moves and conf is not None:
-        conf = conf.model_copy(update={"floor_conferencecall_id": call.id, "tm_update": core.now()})
-        await core.save(conf, new)
+    taken = conf.take_floor(call.id, core.now()) if conf and on and not call.muted else conf
+    if taken is not conf and taken is not None:
+        conf = taken
+        core.save(conf, new)
         log.info("floor", conference=conf.id, call=call.id)
     elif new is not call:
-        await core.save(None, new)
+        core.save(None, new)  # ARI-driven: committed behind
 
 
 # --- reconcile -------------------------------------------------------------------------
