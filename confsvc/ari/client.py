@@ -373,3 +373,10 @@ class AriClient:
         path = f"/applications/{_seg(name or self.app)}"
         data: dict[str, Any] = await self._request("GET", path)
         return data
+
+    async def subscribe(self, event_source: str, name: str | None = None) -> None:
+        """Subscribe the app to e.g. `bridge:<id>`. A bridge the app created is not
+        subscribed until one of the app's channels enters it: until then its events
+        (RecordingStarted/Finished of a recording of the empty bridge) go nowhere."""
+        path = f"/applications/{_seg(name or self.app)}/subscription"
+        await self._request("POST", path, {"eventSource": event_source})

@@ -48,6 +48,9 @@ class EngineCore:
         # checks whole seconds, so it can overrun by up to a second; this one is on time).
         self.recording_timers = Timers(self._recording_timer_expired)
         self.recording_conference: dict[str, str] = {}  # recording id -> its lane
+        # recording id -> finish deadlines passed since Asterisk was asked to stop it
+        # (engine/record_end.py); its timer is then the finish deadline.
+        self.recording_stops: dict[str, int] = {}
         # channel id -> conferencecall id, for events that name only the channel.
         self.channels: dict[str, str] = {}
         # conferencecall id -> conference id (the lane of a call's events).
@@ -181,14 +184,12 @@ class EngineCore:
         self.recording_conference.pop(recording_id, None)
 
     def _recording_timer_expired(self, recording_id: str) -> None:
-        from confsvc.engine.record import max_duration_reached
+        from confsvc.engine.record import timer_expired
 
         conference_id = self.recording_conference.pop(recording_id, None)
         if conference_id is None:
             return
-        self.lanes.fire(
-            conference_id, lambda: max_duration_reached(self, recording_id), "max_duration"
-        )
+        self.lanes.fire(conference_id, lambda: timer_expired(self, recording_id), "recording timer")
 
     def _timer_expired(self, conference_id: str) -> None:
         from confsvc.engine.commands import terminate_by_timeout

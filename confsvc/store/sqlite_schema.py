@@ -16,7 +16,7 @@ from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.store.sqlite_calls import CALLS_SCHEMA
 from confsvc.store.sqlite_events import EVENTS_SCHEMA
-from confsvc.store.sqlite_recordings import RECORDINGS_SCHEMA
+from confsvc.store.sqlite_recordings import RECORDINGS_REASON_SCHEMA, RECORDINGS_SCHEMA
 from confsvc.store.sqlite_webhooks import WEBHOOKS_SCHEMA
 
 # Each migration is (version, statements); append new ones, never edit applied ones.
@@ -109,6 +109,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     ),
     # Dial-out (issue 8): one row per destination of a dial-out request.
     (5, [*CALLS_SCHEMA]),
+    # Recordings always end (issue 11): a failed recording's reason.
+    (6, [*RECORDINGS_REASON_SCHEMA]),
 ]
 # The runner applies every version not yet applied, in order (a gap is tolerated).
 SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)

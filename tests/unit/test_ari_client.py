@@ -364,6 +364,9 @@ async def test_ping_and_application(fake: tuple[FakeAri, AriClient]) -> None:
     ari.on("GET", "/applications/confsvc", body={"name": "confsvc", "channel_ids": []})
     assert (await client.get_application("confsvc"))["name"] == "confsvc"
     assert (await client.get_application())["name"] == "confsvc"
+    await client.subscribe("bridge:b-1")  # our app, unless named
+    assert (ari.last.method, ari.last.path) == ("POST", "/ari/applications/confsvc/subscription")
+    assert q(ari.last) == {"eventSource": "bridge:b-1"}
 
 
 # --- errors ------------------------------------------------------------------------------
