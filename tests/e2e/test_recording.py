@@ -314,3 +314,29 @@ async def test_deleting_the_conference_ends_its_recording(
     gone = await controller.request("DELETE", base, expect=200)
     assert gone["status"] == "terminated"
     await ended_cleanly(runtime, controller, rec_id)
+
+
+async def test_everyone_leaving_ends_the_recording(
+    runtime: Runtime, controller: Controller
+) -> None:
+    """Asterisk's recorder leaves a bridge that empties (seen on Asterisk 22): the recording
+    ends by itself with the audio so far; a later recording_stop has nothing to stop."""
+    conf = await create_room(controller, "recleft")
+    base = f"/v1/conferences/{conf['id']}"
+    async with phones(runtime, TONES[:1], "recleft") as ps:
+        await ps[0].dial("recleft")
+        await wait_joined(controller, conf["id"], 1)
+        started = await controller.request("POST", f"{base}/recording_start", expect=200)
+        rec_id = started["recording_id"]
+        await asyncio.sleep(2.0)
+        await hang_up_all(ps)
+    rec = await controller.wait_for(
+        f"/v1/recordings/{rec_id}", lambda b: b["status"] != "recording", timeout=5
+    )
+    assert rec["status"] == "finished" and rec["duration_ms"] > 1500, rec
+    late = await controller.request("POST", f"{base}/recording_stop")
+    assert late["error"] == "conference_invalid_state", late
+    wav = runtime.instance_dir / "rec-e2e" / "recleft.wav"
+    await download(controller, rec, wav)
+    assert tone_shares(wav)[0] > HEARD
+    assert not spool_file(runtime, rec_id).exists()
