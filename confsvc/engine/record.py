@@ -15,7 +15,7 @@
 
 Why the subscription: ARI does not subscribe an app to a bridge it created until one of
 its channels enters it, and a bridge recording's events go to the bridge's subscribers. A
-recording of an empty room (nobody yet, or everyone gone) then never got its
+recording of a room nobody had dialled into yet then never got its
 RecordingFinished and stayed `recording` forever (seen on Asterisk 22: the live recording
 stops, a 44-byte WAV stays in the spool, the event reaches only a subscribeAll app).
 

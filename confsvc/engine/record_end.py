@@ -6,6 +6,8 @@ Asterisk's spool keeps no copy.
            finished (an empty room gives a valid file of 0 ms); RecordingFailed -> failed
            asterisk_failed; no stored file -> failed no_file; unreadable audio or a disk
            error -> failed file_not_stored. Then Asterisk's copy is deleted.
+        A file that cannot be fetched is tried again at the finish deadlines, then
+        failed asterisk_unavailable.
     a stop asked of Asterisk (API, conference ending, max_duration, reconcile)
         -> expect_end arms the finish deadline (the recording's timer): if no
            RecordingFinished was handled FINISH_GRACE_SECONDS later, `overdue` asks Asterisk
@@ -124,10 +126,11 @@ async def finalize(
             log.warning("recording has no stored file in Asterisk", recording=rec.id)
             rec = rec.fail(now, NO_FILE)
         except AriError as exc:
-            # Still `recording`: the finish deadline tries again (or gives it up).
             log.warning("recording file not fetched", recording=rec.id, error=str(exc))
-            expect_end(core, rec)
-            return
+            if core.recording_stops.get(rec.id, 0) < FINISH_ATTEMPTS:
+                expect_end(core, rec)  # still `recording`: the deadline tries again
+                return
+            rec = rec.fail(now, ASTERISK_UNAVAILABLE)
         else:
             rec = await _store_file(core, rec, raw, ended_at)
     await _close(core, rec)

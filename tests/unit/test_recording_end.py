@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from structlog.testing import capture_logs
 
+from confsvc.ari import AriError
 from confsvc.engine import audio, record_end
 from tests.support.fake_ari import ApiHarness, api_harness, tone_wav
 
@@ -148,6 +149,22 @@ async def test_file_not_fetched_is_tried_again(api: ApiHarness) -> None:
     api.ari.recordings_unreachable = False
     rec = await final(api, rec_id)
     assert rec["status"] == "finished" and rec["duration_ms"] == 1000
+
+
+async def test_file_never_fetched_is_given_up(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Asterisk answers, but its file cannot be read (a 500 every time): bounded."""
+
+    async def broken(name: str) -> bytes:
+        raise AriError(500, "GET", f"/recordings/stored/{name}/file", "Internal Server Error")
+
+    monkeypatch.setattr(api.ari, "stored_recording_file", broken)
+    _, rec_id = await started(api)
+    await api.ari.end_recording(rec_id)
+    rec = await final(api, rec_id)
+    assert rec["status"] == "failed" and rec["reason"] == "asterisk_unavailable", rec
+    assert len(api.ari.called("get_live_recording")) == record_end.FINISH_ATTEMPTS
 
 
 async def test_conference_deleted_while_recording_an_empty_room(api: ApiHarness) -> None:
