@@ -234,6 +234,10 @@ class Recording(BaseModel):
     start_ms: int = Field(description="Start, epoch milliseconds (UTC).")
     end_ms: int | None = Field(description="End, epoch milliseconds (UTC); null while recording.")
     size_bytes: int = Field(description="Size of the file (0 until finished).")
+    reason: str | None = Field(
+        description="Why a failed recording failed (asterisk_failed, no_file, "
+        "file_not_stored, not_stopped, asterisk_unavailable, start_failed); null otherwise.",
+    )
     download_url: str | None = Field(
         description="GET it for the audio (audio/wav or audio/mpeg); null until finished."
     )

@@ -44,6 +44,7 @@ from confsvc.ari.models import (
     RecordingStarted,
     StasisEnd,
     StasisStart,
+    StoredRecording,
 )
 from confsvc.ari.stream import EventStream
 
@@ -88,6 +89,7 @@ __all__ = [
     "RecordingStarted",
     "StasisEnd",
     "StasisStart",
+    "StoredRecording",
     "decode_event",
     "encode_params",
     "error_for",

@@ -26,7 +26,7 @@ import yarl
 from confsvc.ari.codec import decode, encode
 from confsvc.ari.encoding import Params, _error_message, _join, _seg, encode_params
 from confsvc.ari.errors import AriError, AriUnavailable, error_for
-from confsvc.ari.models import Bridge, Channel, LiveRecording, Playback
+from confsvc.ari.models import Bridge, Channel, LiveRecording, Playback, StoredRecording
 
 log = structlog.get_logger(__name__)
 
@@ -286,6 +286,9 @@ class AriClient:
 
     # --- recordings and playbacks ------------------------------------------------------
 
+    async def list_stored_recordings(self) -> list[StoredRecording]:
+        return await self._fetch(list[StoredRecording], "GET", "/recordings/stored")
+
     async def get_live_recording(self, name: str) -> LiveRecording:
         return await self._fetch(LiveRecording, "GET", f"/recordings/live/{_seg(name)}")
 
@@ -308,3 +311,10 @@ class AriClient:
 
     async def stop_playback(self, playback_id: str) -> None:
         await self._request("DELETE", f"/playbacks/{_seg(playback_id)}")
+
+    async def subscribe(self, event_source: str) -> None:
+        """Subscribe the app to e.g. `bridge:<id>`. A bridge the app created is not
+        subscribed until one of the app's channels enters it: until then its events
+        (RecordingStarted/Finished of a recording of the empty bridge) go nowhere."""
+        path = f"/applications/{_seg(self.app)}/subscription"
+        await self._request("POST", path, {"eventSource": event_source})

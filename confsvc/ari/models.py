@@ -69,6 +69,11 @@ class LiveRecording(msgspec.Struct):
     cause: str | None = None
 
 
+class StoredRecording(msgspec.Struct):
+    name: str
+    format: str = ""
+
+
 class Playback(msgspec.Struct):
     id: str
     media_uri: str = ""

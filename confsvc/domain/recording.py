@@ -6,7 +6,8 @@ Style as in conference.py: an immutable model, transitions return a new model, `
 passed in. Asterisk always records WAV; `format` is what we keep and serve (mp3 is encoded
 by the controller when the recording is finalized). Times: tm_create/tm_update like every
 entity; start_ms/end_ms are epoch milliseconds (UTC) of the audio, duration_ms is the
-length of the stored audio, size_bytes the size of the stored file (0 until finished)."""
+length of the stored audio, size_bytes the size of the stored file (0 until finished).
+A failed recording says why in `reason` (one of FAILURE_REASONS; null otherwise)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,22 @@ CONTENT_TYPES: dict[RecordingFormat, str] = {
 
 S = RecordingStatus
 
+# Why a recording failed (`reason`), stable codes:
+ASTERISK_FAILED = "asterisk_failed"  # Asterisk reported it failed (RecordingFailed)
+NO_FILE = "no_file"  # Asterisk ended it but stored no file (e.g. Asterisk restarted)
+FILE_NOT_STORED = "file_not_stored"  # the audio could not be read or written here
+NOT_STOPPED = "not_stopped"  # Asterisk kept recording after repeated stops: cancelled
+ASTERISK_UNAVAILABLE = "asterisk_unavailable"  # Asterisk did not answer while it ended
+START_FAILED = "start_failed"  # Asterisk refused to start it (the row is removed)
+FAILURE_REASONS = (
+    ASTERISK_FAILED,
+    NO_FILE,
+    FILE_NOT_STORED,
+    NOT_STOPPED,
+    ASTERISK_UNAVAILABLE,
+    START_FAILED,
+)
+
 
 def epoch_ms(dt: datetime) -> int:
     return int(ensure_utc(dt).timestamp() * 1000)
@@ -59,6 +76,7 @@ class Recording(BaseModel):
     start_ms: int
     end_ms: int | None = None
     size_bytes: int = 0
+    reason: str | None = None  # why it failed (FAILURE_REASONS); None unless failed
     tm_create: AwareDatetime
     tm_update: AwareDatetime | None = None
 
@@ -104,11 +122,13 @@ class Recording(BaseModel):
             now, status=S.FINISHED, duration_ms=duration_ms, size_bytes=size_bytes, end_ms=end
         )
 
-    def fail(self, now: datetime) -> Recording:
-        """Asterisk could not record, or the audio is lost: recording -> failed."""
+    def fail(self, now: datetime, reason: str) -> Recording:
+        """Asterisk could not record, or the audio is lost: recording -> failed, and why."""
         if self.status is not S.RECORDING:
             raise self._refuse("fail")
-        return self._with(now, status=S.FAILED, end_ms=epoch_ms(now))
+        if reason not in FAILURE_REASONS:
+            raise ValueError(f"unknown failure reason {reason!r}")
+        return self._with(now, status=S.FAILED, end_ms=epoch_ms(now), reason=reason)
 
     def check_deletable(self) -> None:
         """Refuse deleting a recording that is still being made (409)."""
@@ -139,6 +159,7 @@ class Recording(BaseModel):
             "start_ms": self.start_ms,
             "end_ms": self.end_ms,
             "size_bytes": self.size_bytes,
+            "reason": self.reason,
             "download_url": self.download_url(download_base),
             "tm_create": to_iso(self.tm_create),
             "tm_update": to_iso(self.tm_update),

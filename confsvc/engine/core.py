@@ -63,6 +63,9 @@ class EngineCore:
         # The live conferences and calls, in memory (written by save() only).
         self.rooms = Rooms()
         self.writer = Writer(store)
+        # recording id -> finish deadlines passed since Asterisk was asked to stop it
+        # (engine/record_end.py); its timer is then the finish deadline.
+        self.recording_stops: dict[str, int] = {}
         self.background: set[asyncio.Task[None]] = set()
         # channel id -> conference id while its admission waits in the lane.
         self.admitting: dict[str, str] = {}
@@ -249,14 +252,12 @@ class EngineCore:
         self.recording_conference.pop(recording_id, None)
 
     def _recording_timer_expired(self, recording_id: str) -> None:
-        from confsvc.engine.record import max_duration_reached
+        from confsvc.engine.record import timer_expired
 
         conference_id = self.recording_conference.pop(recording_id, None)
         if conference_id is None:
             return
-        self.lanes.fire(
-            conference_id, lambda: max_duration_reached(self, recording_id), "max_duration"
-        )
+        self.lanes.fire(conference_id, lambda: timer_expired(self, recording_id), "recording timer")
 
     def _timer_expired(self, conference_id: str) -> None:
         from confsvc.engine.commands import terminate_by_timeout

@@ -28,6 +28,12 @@ class MemberState:
         self.play_owner: dict[str, str] = {}  # playback id -> call id
         self.wait: dict[str, str] = {}  # conference id -> wait sound playing ("" = none)
         self.wait_playback: dict[str, str] = {}  # conference id -> looping URL playback id
+        # A failing wait sound URL (moderation.py): when the current play started (loop
+        # time), failed plays in a row, the sound already reported, the retry timer.
+        self.wait_started: dict[str, float] = {}
+        self.wait_failures: dict[str, int] = {}
+        self.wait_reported: dict[str, str] = {}
+        self.wait_retry = Timers(self._wait_retry)  # keyed by conference id
         self._seq = itertools.count(1)
 
     def next_id(self, prefix: str, owner: str) -> str:
@@ -52,13 +58,22 @@ class MemberState:
         for playback_id in self.plays.pop(call_id, set()):
             self.play_owner.pop(playback_id, None)
 
+    def wait_ended(self, conference_id: str) -> None:
+        """The room's wait sound loop ends (stopped or changed): no retry, count anew."""
+        self.wait_retry.cancel(conference_id)
+        self.wait_started.pop(conference_id, None)
+        self.wait_failures.pop(conference_id, None)
+
     def forget_conference(self, conference_id: str) -> None:
         self.wait.pop(conference_id, None)
         self.wait_playback.pop(conference_id, None)
+        self.wait_reported.pop(conference_id, None)
+        self.wait_ended(conference_id)
 
     def close(self) -> None:
         self.pin_timers.close()
         self.time_limits.close()
+        self.wait_retry.close()
 
     # --- timers fire into the call's conference lane ----------------------------------
 
@@ -70,6 +85,15 @@ class MemberState:
             self.core.lanes.fire(
                 conference_id, lambda: pin.timed_out(self.core, call_id), "pin timeout"
             )
+
+    def _wait_retry(self, conference_id: str) -> None:
+        from confsvc.engine import moderation
+
+        self.core.lanes.fire(
+            conference_id,
+            lambda: moderation.retry_wait_sound(self.core, conference_id),
+            "wait sound retry",
+        )
 
     def _time_limit(self, call_id: str) -> None:
         from confsvc.engine import moderation

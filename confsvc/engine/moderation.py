@@ -9,10 +9,18 @@ function runs inside the conference's lane; the rules are in domain/moderation.p
     after_leave   leaved: exit sound, floor, end_on_moderator_exit / stay_alone, the last
                   moderator gone puts the participants back on hold, wait sound
 The wait sound plays to the whole bridge: music on hold (POST /bridges/{id}/moh) or an
-http(s) URL played over and over (POST /bridges/{id}/play, again on PlaybackFinished)."""
+http(s) URL played over and over (POST /bridges/{id}/play, again on PlaybackFinished).
+
+A wait sound URL that fails (PlaybackFinished `failed`: a 404, not audio, unreachable; or
+a play that ends within WAIT_MIN_SECONDS of its start) is played again only after a
+backoff: 1 s, 2 s, 4 s ... at most 60 s, as long as the room still wants it; a play that
+works resets it. The failure is reported once per room and sound: one warning line and
+one `conference_wait_sound_failed` event. (Before: played again at once, ~60 fetches a
+second with one caller alone.)"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import structlog
@@ -29,10 +37,16 @@ from confsvc.domain.options import Role, is_url
 from confsvc.engine import member, pin
 from confsvc.engine.core import EngineCore
 from confsvc.engine.media import check_media, media_uris
+from confsvc.events import bus
 from confsvc.outbound import UrlNotAllowed
 
 log = structlog.get_logger(__name__)
 S = ConferencecallStatus
+
+# A failing wait sound URL: what counts as failed, and the backoff before playing again.
+WAIT_MIN_SECONDS = 0.5  # a play that ends sooner failed (nothing sensible is that short)
+RETRY_FIRST_SECONDS = 1.0
+RETRY_MAX_SECONDS = 60.0
 
 
 def bridge_type(conf: Conference) -> str:
@@ -180,6 +194,7 @@ async def _start_wait(core: EngineCore, conference_id: str, sound: str) -> None:
             await check_media(core.outbound, "wait_sound", sound)
             playback_id = core.members.next_id("wait", conference_id)
             core.members.wait_playback[conference_id] = playback_id
+            core.members.wait_started[conference_id] = asyncio.get_running_loop().time()
             await core.ari.play_on_bridge(conference_id, media_uris(sound), playback_id=playback_id)
         else:
             await core.ari.start_bridge_moh(conference_id, sound)
@@ -188,6 +203,7 @@ async def _start_wait(core: EngineCore, conference_id: str, sound: str) -> None:
 
 
 async def _stop_wait(core: EngineCore, conference_id: str, playing: str) -> None:
+    core.members.wait_ended(conference_id)
     playback_id = core.members.wait_playback.pop(conference_id, None)
     try:
         if playback_id is not None:
@@ -200,19 +216,73 @@ async def _stop_wait(core: EngineCore, conference_id: str, playing: str) -> None
         log.info("wait sound not stopped", conference=conference_id, error=str(exc))
 
 
-def playback_finished(core: EngineCore, playback_id: str) -> None:
+def playback_finished(core: EngineCore, playback_id: str, state: str = "done") -> None:
     """Router hook (any lane-free context): API plays are forgotten; a looping wait URL
-    is started again in its conference's lane."""
+    is started again in its conference's lane (at once, or after a backoff if it failed)."""
     core.members.play_done(playback_id)
+    ended_at = asyncio.get_running_loop().time()
     for conference_id, current in list(core.members.wait_playback.items()):
         if current == playback_id:
 
-            async def again(cid: str = conference_id, pid: str = playback_id) -> None:
-                sound = core.members.wait.get(cid, "")
-                if core.members.wait_playback.get(cid) == pid and is_url(sound):
-                    await _start_wait(core, cid, sound)
+            async def again(cid: str = conference_id) -> None:
+                await _wait_play_ended(core, cid, playback_id, state, ended_at)
 
             core.lanes.fire(conference_id, again, "wait sound loop")
+
+
+async def _wait_play_ended(
+    core: EngineCore, conference_id: str, playback_id: str, state: str, ended_at: float
+) -> None:
+    members = core.members
+    sound = members.wait.get(conference_id, "")
+    if members.wait_playback.get(conference_id) != playback_id or not is_url(sound):
+        return  # stopped or changed meanwhile
+    played = ended_at - members.wait_started.get(conference_id, ended_at)
+    if state != "failed" and played >= WAIT_MIN_SECONDS:
+        if members.wait_failures.pop(conference_id, 0):
+            log.info("wait sound playing again", conference=conference_id, sound=sound)
+        members.wait_reported.pop(conference_id, None)
+        await _start_wait(core, conference_id, sound)
+        return
+    failures = members.wait_failures.get(conference_id, 0) + 1
+    members.wait_failures[conference_id] = failures
+    delay = retry_delay(failures)
+    if members.wait_reported.get(conference_id) != sound:
+        members.wait_reported[conference_id] = sound
+        await _report_wait_failed(core, conference_id, sound, state, delay)
+    members.wait_retry.arm(conference_id, core.now() + timedelta(seconds=delay))
+
+
+def retry_delay(failures: int) -> float:
+    """Seconds before a failing wait sound is played again: 1, 2, 4 ... 60."""
+    return min(RETRY_FIRST_SECONDS * 2 ** min(failures - 1, 16), RETRY_MAX_SECONDS)
+
+
+async def _report_wait_failed(
+    core: EngineCore, conference_id: str, sound: str, state: str, delay: float
+) -> None:
+    log.warning(
+        "wait sound failed: playing it again with backoff",
+        conference=conference_id,
+        sound=sound,
+        playback_state=state,
+        retry_seconds=delay,
+    )
+    conf = await core.conference(conference_id)
+    if conf is not None:
+        data = conf.to_json(core.settings.dial_host)
+        bus.emit(
+            "conference_wait_sound_failed",
+            conf.customer_id,
+            {**data, "sound": sound, "playback_state": state},
+        )
+
+
+async def retry_wait_sound(core: EngineCore, conference_id: str) -> None:
+    """The backoff is over (in the lane): play the wait sound again if still wanted."""
+    sound = core.members.wait.get(conference_id, "")
+    if is_url(sound) and conference_id in core.members.wait_playback:
+        await _start_wait(core, conference_id, sound)
 
 
 # --- talking (floor_events) ------------------------------------------------------------

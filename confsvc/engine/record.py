@@ -1,20 +1,28 @@
 """Recording a conference's mixed audio.
 
     recording_start (API) or first join of a `record: true` conference
-        -> Recording row (status recording), POST /bridges/{id}/record (name = recording id,
-           always WAV), conference.recording_id set                -> recording_started
+        -> Recording row (status recording), the app subscribed to the bridge, POST
+           /bridges/{id}/record (name = recording id, always WAV), conference.recording_id
+           set                                                      -> recording_started
     recording_stop (API), conference termination (StopRecording effect), or Asterisk's own
     max_duration
-        -> POST /recordings/live/{name}/stop; conference.recording_id cleared
-    RecordingFinished (ARI event, routed into the conference's lane)
-        -> GET /recordings/stored/{name}/file, WAV kept or encoded to MP3, written under
-           <data_dir>/recordings/, finished, Asterisk's copy deleted -> recording_finished
-    RecordingFailed, or no file to fetch -> failed               -> recording_finished
+        -> POST /recordings/live/{name}/stop; conference.recording_id cleared; the finish
+           deadline armed (record_end.py)
+    RecordingFinished / RecordingFailed (ARI event, routed into the conference's lane), or
+    the finish deadline finding it ended
+        -> record_end.finalize: finished (file stored) or failed with a reason; Asterisk's
+           copy deleted                                             -> recording_finished
+
+Why the subscription: ARI does not subscribe an app to a bridge it created until one of
+its channels enters it, and a bridge recording's events go to the bridge's subscribers. A
+recording of a room nobody had dialled into yet then never got its
+RecordingFinished and stayed `recording` forever (seen on Asterisk 22: the live recording
+stops, a 44-byte WAV stays in the spool, the event reaches only a subscribeAll app).
 
 Everything that changes a conference or its recordings runs in the conference's lane.
 After a (re)connect `reconcile` compares active recordings with Asterisk's live ones: still
 live -> nothing to do (the recording went on without us); gone -> finalized from the stored
-file, exactly as if its RecordingFinished had been seen."""
+file, exactly as if its RecordingFinished had been seen; then Asterisk's spool is swept."""
 
 from __future__ import annotations
 
@@ -33,25 +41,26 @@ from confsvc.domain import (
     create_recording,
 )
 from confsvc.domain.recording import (
-    epoch_ms,
+    ASTERISK_UNAVAILABLE,
+    START_FAILED,
     validate_beep,
     validate_format,
     validate_max_duration,
 )
-from confsvc.engine import audio
+from confsvc.engine import audio, record_end
 from confsvc.engine.commands import owned_conference
 from confsvc.engine.core import EngineCore
 from confsvc.engine.errors import AsteriskUnavailable, NotFound
+from confsvc.engine.record_end import LIVE_STATES, finalize
 from confsvc.store.base import Store
 
 log = structlog.get_logger(__name__)
 
 # The recordings collection of the HTTP API; download_url = RECORDINGS_URL/{id}/file.
 RECORDINGS_URL = "/v1/recordings"
-# How long recording_stop waits for the file to be finalized before answering anyway.
+# How long recording_stop waits for the recording to be final before answering anyway
+# (longer than record_end's finish deadlines, so it normally answers with it final).
 STOP_WAIT_SECONDS = 15.0
-# ARI live recording states in which Asterisk is still writing the file.
-LIVE_STATES = frozenset({"queued", "recording", "paused"})
 
 
 def to_json(rec: Recording) -> dict[str, object]:
@@ -110,6 +119,10 @@ async def begin(
     core.rooms.remember(started)
     await core.writer.submit(write)
     try:
+        await core.ari.subscribe(f"bridge:{conf.id}")  # see the module docstring
+    except AriError as exc:  # the finish deadline still ends it after a stop
+        log.warning("bridge events not subscribed", conference=conf.id, error=str(exc))
+    try:
         await core.ari.record_bridge(
             conf.id,
             rec.id,
@@ -125,7 +138,7 @@ async def begin(
 
         async def undo(tx: Store) -> None:
             # Its recording_started is out: close it with a recording_finished (failed).
-            await tx.save_recording(rec.fail(core.now()))
+            await tx.save_recording(rec.fail(core.now(), START_FAILED))
             await tx.delete_recording(rec.id)
             await tx.save_conference(conf, started)
 
@@ -184,9 +197,10 @@ async def stop(core: EngineCore, customer_id: str, conference_id: str) -> Confer
 async def stop_inside_lane(
     core: EngineCore, conference_id: str, recording_id: str, *, strict: bool
 ) -> None:
-    """Ask Asterisk to stop (its RecordingFinished finalizes), and clear the conference's
-    recording_id now. strict (the API): an unreachable Asterisk is a 503 with nothing
-    changed; otherwise (termination) it is logged and reconcile stops it later."""
+    """Ask Asterisk to stop (its RecordingFinished finalizes; the finish deadline makes
+    sure it ends), and clear the conference's recording_id now. strict (the API): an
+    unreachable Asterisk is a 503 with nothing changed; otherwise (termination,
+    max_duration) it is logged and the finish deadline tries again."""
     rec = await core.store.get_recording(recording_id)
     if rec is None or not rec.is_active:
         await _clear(core, conference_id, recording_id)
@@ -202,9 +216,11 @@ async def stop_inside_lane(
     except AriError as exc:
         if strict:
             raise AsteriskUnavailable(f"could not stop the recording: {exc}") from exc
-        log.warning("recording not stopped", recording=rec.id, error=str(exc))
+        log.warning("recording not stopped: trying again later", recording=rec.id, error=str(exc))
+        record_end.expect_end(core, rec)
         return
     await _clear(core, conference_id, recording_id)
+    record_end.expect_end(core, rec)
     log.info("recording stopping", conference=conference_id, recording=rec.id)
 
 
@@ -215,6 +231,15 @@ async def _clear(core: EngineCore, conference_id: str, recording_id: str) -> Non
     cleared, _ = conf.recording_stopped(recording_id, core.now())
     if cleared is not conf:
         await core.save(cleared)
+
+
+async def timer_expired(core: EngineCore, recording_id: str) -> None:
+    """The recording's timer, in its conference's lane: the finish deadline once a stop
+    was asked (record_end.overdue), else max_duration."""
+    if recording_id in core.recording_stops:
+        await record_end.overdue(core, recording_id)
+    else:
+        await max_duration_reached(core, recording_id)
 
 
 async def max_duration_reached(core: EngineCore, recording_id: str) -> None:
@@ -239,83 +264,6 @@ def ari_time(timestamp: str | None) -> datetime | None:
     return None
 
 
-async def finalize(
-    core: EngineCore,
-    recording_id: str,
-    *,
-    failed: bool = False,
-    ended_at: datetime | None = None,
-) -> None:
-    """Inside the conference's lane: RecordingFinished/Failed, or a recording found gone
-    by stop or reconcile. Idempotent (a second call for a final recording does nothing)."""
-    rec = await core.store.get_recording(recording_id)
-    if rec is None or not rec.is_active:
-        core.recording_done(recording_id)
-        return
-    core.cancel_recording_timer(rec.id)
-    now = core.now()
-    if failed:
-        log.warning("recording failed in Asterisk", recording=rec.id)
-        rec = rec.fail(now)
-    else:
-        try:
-            raw = await core.ari.stored_recording_file(rec.id)
-        except AriNotFound:
-            log.warning("recording has no stored file in Asterisk", recording=rec.id)
-            rec = rec.fail(now)
-        except AriError as exc:
-            # Still `recording`: a later stop, event or reconcile finalizes it.
-            log.warning("recording file not fetched", recording=rec.id, error=str(exc))
-            core.recording_done(rec.id)
-            return
-        else:
-            rec = await _store_file(core, rec, raw, ended_at)
-    old = await core.conference(rec.conference_id)
-    conf = old.recording_stopped(rec.id, now)[0] if old is not None else None
-
-    async def write(tx: Store) -> None:
-        await tx.save_recording(rec)
-        if conf is not None:
-            await tx.save_conference(conf, old)
-
-    if conf is not None:
-        core.rooms.remember(conf)
-    await core.writer.submit(write)
-    # Our copy is the one served; Asterisk's spool keeps nothing it does not need.
-    with contextlib.suppress(AriNotFound):
-        try:
-            await core.ari.delete_stored_recording(rec.id)
-        except AriError as exc:
-            log.warning("stored recording not deleted", recording=rec.id, error=str(exc))
-    log.info(
-        "recording finalized",
-        conference=rec.conference_id,
-        recording=rec.id,
-        status=rec.status.value,
-        duration_ms=rec.duration_ms,
-        size_bytes=rec.size_bytes,
-    )
-    # recording_finished was stored with the final status (derived by the store).
-    core.recording_done(rec.id)
-
-
-async def _store_file(
-    core: EngineCore, rec: Recording, raw: bytes, ended_at: datetime | None
-) -> Recording:
-    """WAV from Asterisk -> our file (format conversion off the event loop)."""
-    now = core.now()
-    try:
-        max_ms = rec.max_duration * 1000  # Asterisk may overrun it by up to a second
-        data, duration_ms = await asyncio.to_thread(audio.convert, raw, rec.format.value, max_ms)
-        path = core.settings.recordings_dir / rec.filename
-        await asyncio.to_thread(audio.write_atomic, path, data)
-    except (audio.BadAudio, OSError) as exc:
-        log.error("recording file not stored", recording=rec.id, error=str(exc))
-        return rec.fail(now)
-    end_ms = epoch_ms(ended_at) if ended_at is not None else None
-    return rec.finish(now, duration_ms=duration_ms, size_bytes=len(data), end_ms=end_ms)
-
-
 # --- delete ----------------------------------------------------------------------------
 
 
@@ -332,6 +280,9 @@ async def delete(core: EngineCore, customer_id: str, recording_id: str) -> Recor
         current.check_deletable()
         await core.store.delete_recording(current.id)
         await asyncio.to_thread(audio.remove, core.settings.recordings_dir / current.filename)
+        if current.reason == ASTERISK_UNAVAILABLE:  # Asterisk may still hold its copy
+            with contextlib.suppress(AriError):
+                await core.ari.delete_stored_recording(current.id)
         log.info("recording deleted", recording=current.id)
         return current
 
@@ -342,13 +293,15 @@ async def delete(core: EngineCore, customer_id: str, recording_id: str) -> Recor
 
 
 async def reconcile(core: EngineCore) -> None:
-    """After a (re)connect: each active recording, in its conference's lane."""
+    """After a (re)connect: each active recording, in its conference's lane; then the
+    stored copies of final recordings left in Asterisk's spool are deleted."""
     for rec in await core.store.list_active_recordings():
 
         async def fix(rec_id: str = rec.id) -> None:
             await reconcile_one(core, rec_id)
 
         core.lanes.fire(rec.conference_id, fix, "reconcile recording")
+    await record_end.sweep(core)
 
 
 async def reconcile_one(core: EngineCore, recording_id: str) -> None:
@@ -361,14 +314,11 @@ async def reconcile_one(core: EngineCore, recording_id: str) -> None:
         live = None
     except AriError as exc:
         log.warning("live recording not checked", recording=rec.id, error=str(exc))
+        if not await _wanted(core, rec):
+            record_end.expect_end(core, rec)  # a stop was due: make sure it ends
         return
     if live is not None and live.state in LIVE_STATES:
-        conf = await core.conference(rec.conference_id)
-        if (
-            conf is None
-            or conf.status is not ConferenceStatus.PROGRESSING
-            or conf.recording_id != rec.id
-        ):
+        if not await _wanted(core, rec):
             # Its conference ended (or stopped it) while we were away: stop it now.
             log.info("stopping a recording left running", recording=rec.id)
             await stop_inside_lane(core, rec.conference_id, rec.id, strict=False)
@@ -378,3 +328,13 @@ async def reconcile_one(core: EngineCore, recording_id: str) -> None:
         return
     log.info("recording ended while away: finalizing", recording=rec.id)
     await finalize(core, rec.id, failed=live is not None and live.state == "failed")
+
+
+async def _wanted(core: EngineCore, rec: Recording) -> bool:
+    """Its conference is progressing and still points at it (no stop was asked)."""
+    conf = await core.conference(rec.conference_id)
+    return (
+        conf is not None
+        and conf.status is ConferenceStatus.PROGRESSING
+        and conf.recording_id == rec.id
+    )

@@ -20,7 +20,14 @@ from typing import Any
 
 from confsvc.domain import Conference, Conferencecall, ConferenceStatus, Recording, RecordingStatus
 
-CONFERENCE_TYPES = ("conference_created", "conference_updated", "conference_deleted")
+CONFERENCE_TYPES = (
+    "conference_created",
+    "conference_updated",
+    "conference_deleted",
+    # Not a state change: published through confsvc.events.bus.emit (a wait sound URL
+    # that fails to play; reported once, engine/moderation.py).
+    "conference_wait_sound_failed",
+)
 CONFERENCECALL_TYPES = (
     "conferencecall_joining",
     "conferencecall_joined",

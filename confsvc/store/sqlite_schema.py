@@ -16,7 +16,7 @@ from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.store.sqlite_calls import CALLS_SCHEMA
 from confsvc.store.sqlite_events import EVENTS_SCHEMA, TENANT_SEQ_SCHEMA
-from confsvc.store.sqlite_recordings import RECORDINGS_SCHEMA
+from confsvc.store.sqlite_recordings import RECORDINGS_REASON_SCHEMA, RECORDINGS_SCHEMA
 from confsvc.store.sqlite_webhooks import WEBHOOKS_SCHEMA
 
 # Each migration is (version, statements); append new ones, never edit applied ones.
@@ -127,6 +127,8 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     ),
     # Event seq per tenant (issue 11).
     (7, [*TENANT_SEQ_SCHEMA]),
+    # Recordings always end (issue 11): a failed recording's reason.
+    (8, [*RECORDINGS_REASON_SCHEMA]),
 ]
 # The runner applies every version not yet applied, in order (a gap is tolerated).
 SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)

@@ -240,3 +240,103 @@ async def test_other_tenant_gets_404(runtime: Runtime, controller: Controller) -
         assert listed["result"] == []
         await controller.request("POST", f"{base}/recording_stop", expect=200)
         await hang_up_all(ps)
+
+
+# --- every recording ends (issue 11, defect 4) ---------------------------------------------
+# Before: ARI did not subscribe the app to a bridge it created until a caller entered it, so
+# a recording of an empty room never got its RecordingFinished: recording_stop waited 15 s,
+# the recording stayed `recording` (DELETE 409) and its WAV stayed in Asterisk's spool.
+
+
+def spool_file(runtime: Runtime, rec_id: str) -> Path:
+    return runtime.instance_dir / "spool" / "recording" / f"{rec_id}.wav"
+
+
+async def ended_cleanly(runtime: Runtime, ctl: Controller, rec_id: str) -> dict[str, Any]:
+    """The recording is final within a few seconds, finished with 0 ms of audio (nobody
+    was in the room), Asterisk's copy is gone and the recording can be deleted."""
+    rec = await ctl.wait_for(
+        f"/v1/recordings/{rec_id}", lambda b: b["status"] != "recording", timeout=3
+    )
+    assert rec["status"] == "finished" and rec["reason"] is None, rec
+    assert rec["duration_ms"] == 0 and rec["end_ms"] >= rec["start_ms"], rec
+    for _ in range(20):  # deleted through ARI right after the final state is stored
+        if not spool_file(runtime, rec_id).exists():
+            break
+        await asyncio.sleep(0.1)
+    assert not spool_file(runtime, rec_id).exists(), "Asterisk's copy left in its spool"
+    wav = runtime.instance_dir / "rec-e2e" / f"{rec_id}.wav"
+    _, data = await download(ctl, rec, wav)
+    assert data[:4] == b"RIFF" and wav_seconds(wav) == 0
+    await ctl.request("DELETE", f"/v1/recordings/{rec_id}", expect=200)
+    return rec  # type: ignore[no-any-return]
+
+
+async def recording_in_empty_room(ctl: Controller, room: str, **fields: Any) -> tuple[str, str]:
+    """A new room nobody dialled into, recording: (its API path, the recording id)."""
+    conf = await create_room(ctl, room, **fields)
+    base = f"/v1/conferences/{conf['id']}"
+    started = await ctl.request("POST", f"{base}/recording_start", expect=200)
+    return base, started["recording_id"]
+
+
+async def test_recording_an_empty_room_stops_at_once(
+    runtime: Runtime, controller: Controller
+) -> None:
+    base, rec_id = await recording_in_empty_room(controller, "recempty")
+    await asyncio.sleep(1.0)
+    assert spool_file(runtime, rec_id).exists()  # Asterisk is recording the empty bridge
+    t0 = time.monotonic()
+    stopped = await controller.request("POST", f"{base}/recording_stop", expect=200)
+    assert time.monotonic() - t0 < 3, "recording_stop waited for an event that never came"
+    assert stopped["recording_id"] is None and stopped["recording_ids"] == [rec_id]
+    rec = await controller.request("GET", f"/v1/recordings/{rec_id}", expect=200)
+    assert rec["status"] == "finished", rec
+    await ended_cleanly(runtime, controller, rec_id)
+
+
+async def test_recording_ends_with_its_conference_then_stop_is_409(
+    runtime: Runtime, controller: Controller
+) -> None:
+    base, rec_id = await recording_in_empty_room(controller, "recended", timeout=3)  # ends
+    ended = await controller.wait_for(base, lambda b: b["status"] == "terminated", timeout=8)
+    assert ended["recording_id"] is None and ended["recording_ids"] == [rec_id]
+    await ended_cleanly(runtime, controller, rec_id)
+    late = await controller.request("POST", f"{base}/recording_stop")
+    assert late["error"] == "conference_invalid_state", late
+
+
+async def test_deleting_the_conference_ends_its_recording(
+    runtime: Runtime, controller: Controller
+) -> None:
+    base, rec_id = await recording_in_empty_room(controller, "recdeleted")
+    await asyncio.sleep(1.0)
+    gone = await controller.request("DELETE", base, expect=200)
+    assert gone["status"] == "terminated"
+    await ended_cleanly(runtime, controller, rec_id)
+
+
+async def test_everyone_leaving_ends_the_recording(
+    runtime: Runtime, controller: Controller
+) -> None:
+    """Asterisk's recorder leaves a bridge that empties (seen on Asterisk 22): the recording
+    ends by itself with the audio so far; a later recording_stop has nothing to stop."""
+    conf = await create_room(controller, "recleft")
+    base = f"/v1/conferences/{conf['id']}"
+    async with phones(runtime, TONES[:1], "recleft") as ps:
+        await ps[0].dial("recleft")
+        await wait_joined(controller, conf["id"], 1)
+        started = await controller.request("POST", f"{base}/recording_start", expect=200)
+        rec_id = started["recording_id"]
+        await asyncio.sleep(2.0)
+        await hang_up_all(ps)
+    rec = await controller.wait_for(
+        f"/v1/recordings/{rec_id}", lambda b: b["status"] != "recording", timeout=5
+    )
+    assert rec["status"] == "finished" and rec["duration_ms"] > 1500, rec
+    late = await controller.request("POST", f"{base}/recording_stop")
+    assert late["error"] == "conference_invalid_state", late
+    wav = runtime.instance_dir / "rec-e2e" / "recleft.wav"
+    await download(controller, rec, wav)
+    assert tone_shares(wav)[0] > HEARD
+    assert not spool_file(runtime, rec_id).exists()

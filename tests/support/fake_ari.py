@@ -8,8 +8,10 @@ to keep a kicked call in `leaving`.
 
 Recordings: record_bridge makes a live recording; stopping it (or `end_recording`, what
 Asterisk does at its max_duration or when the bridge goes) stores `recording_audio` (a 1 s
-8 kHz WAV) under its name and, with `auto_finish`, plays back RecordingFinished.
-`fail_record` / `fail_stop_recording` make Asterisk unreachable for those calls."""
+8 kHz WAV) under its name and, with `auto_finish`, plays back RecordingFinished (unless
+`notify_recordings` is off: the event is lost, as for an unsubscribed bridge).
+`fail_record` / `fail_stop_recording` make Asterisk unreachable for those calls,
+`recordings_unreachable` for every /recordings call."""
 
 from __future__ import annotations
 
@@ -43,6 +45,7 @@ from confsvc.ari import (
     RecordingFinished,
     StasisEnd,
     StasisStart,
+    StoredRecording,
 )
 from confsvc.config import Settings
 from confsvc.engine import Engine
@@ -65,6 +68,9 @@ class FakeAri:
     auto_finish: bool = True
     fail_record: bool = False
     fail_stop_recording: bool = False
+    notify_recordings: bool = True
+    recordings_unreachable: bool = False
+    subscriptions: list[str] = field(default_factory=list)
     live_recordings: dict[str, LiveRecording] = field(default_factory=dict)
     stored_recordings: dict[str, bytes] = field(default_factory=dict)
     recording_audio: bytes = field(default_factory=lambda: tone_wav(1.0))
@@ -227,8 +233,17 @@ class FakeAri:
         self.live_recordings[name] = rec
         return rec
 
+    async def subscribe(self, event_source: str, name: str | None = None) -> None:
+        self._record("subscribe", event_source)
+        self.subscriptions.append(event_source)
+
+    def _reachable(self, method: str, path: str) -> None:
+        if self.recordings_unreachable:
+            raise AriUnavailable(0, method, path, "timed out")
+
     async def get_live_recording(self, name: str) -> LiveRecording:
         self._record("get_live_recording", name)
+        self._reachable("GET", f"/recordings/live/{name}")
         try:
             return self.live_recordings[name]
         except KeyError:
@@ -236,15 +251,17 @@ class FakeAri:
 
     async def stop_live_recording(self, name: str) -> None:
         self._record("stop_live_recording", name)
+        self._reachable("POST", f"/recordings/live/{name}/stop")
         if self.fail_stop_recording:
             raise AriUnavailable(0, "POST", f"/recordings/live/{name}/stop", "refused")
         if name not in self.live_recordings:
             raise AriNotFound(404, "POST", f"/recordings/live/{name}/stop", "not found")
         if self.auto_finish:
-            await self.end_recording(name)
+            await self.end_recording(name, notify=self.notify_recordings)
 
     async def cancel_live_recording(self, name: str) -> None:
         self._record("cancel_live_recording", name)
+        self._reachable("DELETE", f"/recordings/live/{name}")
         if self.live_recordings.pop(name, None) is None:
             raise AriNotFound(404, "DELETE", f"/recordings/live/{name}", "not found")
 
@@ -270,6 +287,7 @@ class FakeAri:
 
     async def stored_recording_file(self, name: str) -> bytes:
         self._record("stored_recording_file", name)
+        self._reachable("GET", f"/recordings/stored/{name}/file")
         try:
             return self.stored_recordings[name]
         except KeyError:
@@ -278,8 +296,14 @@ class FakeAri:
 
     async def delete_stored_recording(self, name: str) -> None:
         self._record("delete_stored_recording", name)
+        self._reachable("DELETE", f"/recordings/stored/{name}")
         if self.stored_recordings.pop(name, None) is None:
             raise AriNotFound(404, "DELETE", f"/recordings/stored/{name}", "not found")
+
+    async def list_stored_recordings(self) -> list[StoredRecording]:
+        self._record("list_stored_recordings")
+        self._reachable("GET", "/recordings/stored")
+        return [StoredRecording(name=n, format="wav") for n in self.stored_recordings]
 
     # --- dial-out (issue 8): originate makes a Down channel; the test then sends what
     # Asterisk would (ChannelStateChange, StasisStart, ChannelDestroyed). Endpoints in

@@ -336,6 +336,13 @@ async def test_recordings_quote_names_and_download(fake: tuple[FakeAri, AriClien
     assert (ari.last.method, ari.last.path) == ("DELETE", "/ari/playbacks/pb-1")
 
 
+async def test_subscribe_names_our_app(fake: tuple[FakeAri, AriClient]) -> None:
+    ari, client = fake
+    await client.subscribe("bridge:b-1")
+    assert (ari.last.method, ari.last.path) == ("POST", "/ari/applications/confsvc/subscription")
+    assert q(ari.last) == {"eventSource": "bridge:b-1"}
+
+
 # --- errors ------------------------------------------------------------------------------
 
 

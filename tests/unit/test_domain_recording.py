@@ -12,7 +12,9 @@ from confsvc.domain.conference import ConferenceStatus
 from confsvc.domain.conference import create as create_conference
 from confsvc.domain.errors import InvalidTransition, ValidationFailed
 from confsvc.domain.recording import (
+    FAILURE_REASONS,
     MAX_DURATION_LIMIT,
+    NO_FILE,
     Recording,
     RecordingFormat,
     RecordingStatus,
@@ -101,16 +103,30 @@ def test_finish_with_known_end() -> None:
 
 
 def test_fail() -> None:
-    rec = make().fail(T1)
+    rec = make().fail(T1, NO_FILE)
     assert rec.status is S.FAILED and rec.end_ms == epoch_ms(T1) and rec.tm_update == T1
+    assert rec.reason == "no_file" and rec.to_json("/r")["reason"] == "no_file"
+
+
+@pytest.mark.parametrize("reason", FAILURE_REASONS)
+def test_every_failure_reason_is_a_stable_code(reason: str) -> None:
+    assert make().fail(T1, reason).reason == reason
+
+
+def test_unknown_failure_reason_refused() -> None:
+    with pytest.raises(ValueError, match="unknown failure reason"):
+        make().fail(T1, "it broke")
+    assert make().reason is None
+    assert make().finish(T1, duration_ms=0, size_bytes=44).reason is None
 
 
 @pytest.mark.parametrize("final", ["finished", "failed"])
 def test_final_states_are_final(final: str) -> None:
-    rec = make().finish(T1, duration_ms=1, size_bytes=1) if final == "finished" else make().fail(T1)
+    done = make().finish(T1, duration_ms=1, size_bytes=1)
+    rec = done if final == "finished" else make().fail(T1, NO_FILE)
     for action in (
         lambda: rec.finish(T1, duration_ms=1, size_bytes=1),
-        lambda: rec.fail(T1),
+        lambda: rec.fail(T1, NO_FILE),
     ):
         with pytest.raises(InvalidTransition) as exc:
             action()
@@ -131,7 +147,7 @@ def test_delete_and_download_rules() -> None:
     done = rec.finish(T1, duration_ms=1, size_bytes=1)
     done.check_deletable()
     done.check_downloadable()
-    failed = make().fail(T1)
+    failed = make().fail(T1, NO_FILE)
     failed.check_deletable()
     with pytest.raises(InvalidTransition):
         failed.check_downloadable()
@@ -158,6 +174,7 @@ def test_to_json_shape() -> None:
         "start_ms": T0_MS,
         "end_ms": None,
         "size_bytes": 0,
+        "reason": None,  # only a failed recording has one
         "download_url": None,  # nothing to download yet
         "tm_create": "2024-05-01T12:00:00.000000Z",
         "tm_update": None,

@@ -246,6 +246,7 @@ async def test_wait_sound_while_alone(h: EngineHarness) -> None:
     ((args, kw),) = h.ari.called("play_on_bridge")
     assert args[0] == conf.id and args[1][0].startswith("sound:http://h/hold.wav#")
     first = kw["playback_id"]
+    h.engine.members.wait_started[conf.id] -= 1.0  # it played for a second
     await h.send({"type": "PlaybackFinished", "playback": {"id": first, "state": "done"}})
     assert len(h.ari.called("play_on_bridge")) == 2  # looped
     await h.dial_in("chan-2", "r1")

@@ -56,6 +56,15 @@ async def test_round_trip_every_field(store: SqliteStore) -> None:
     assert got.tm_update == at(5) and got.tm_update.microsecond == 123456
 
 
+async def test_a_failed_recordings_reason_round_trips(store: SqliteStore) -> None:
+    r = rec()
+    await store.save_recording(r)
+    assert (await store.get_recording(r.id)).reason is None  # type: ignore[union-attr]
+    failed = r.fail(at(2), "not_stopped")
+    await store.save_recording(failed)
+    assert await store.get_recording(r.id) == failed
+
+
 async def test_tenant_scoping(store: SqliteStore) -> None:
     r = rec(customer="cust-a")
     await store.save_recording(r)
@@ -105,7 +114,7 @@ async def test_list_active_recordings_all_tenants_oldest_first(store: SqliteStor
     a = rec(customer="cust-a", t=2)
     b = rec(customer="cust-b", t=1)
     done = rec(t=0).finish(at(3), duration_ms=1, size_bytes=1)
-    failed = rec(t=0.5).fail(at(3))
+    failed = rec(t=0.5).fail(at(3), "no_file")
     for r in (a, b, done, failed):
         await store.save_recording(r)
     active = await store.list_active_recordings()
