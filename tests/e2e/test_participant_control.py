@@ -203,9 +203,13 @@ async def test_dtmf_star_digits_match_and_relay(runtime: Runtime, controller: Co
         matched = [x for x in lines if x.get("event") == "digits matched"]
         assert [m["digits"] for m in matched] == ["123"], matched
         assert matched[0]["call"] == alice["id"]
-        # The event itself (bus.emit): its log line names the event type.
+        # The event itself (bus.emit): its log line names the event type and the call; its
+        # data is in the event stream.
         events = [x for x in lines if x.get("event") == "conferencecall_digits"]
-        assert [(e["data"]["id"], e["data"]["digits"]) for e in events] == [(alice["id"], "123")]
+        assert [e["resource_id"] for e in events] == [alice["id"]]
+        stream = await controller.request("GET", f"/v1/events?conference_id={conf['id']}")
+        digits = [e["data"] for e in stream["result"] if e["type"] == "conferencecall_digits"]
+        assert [(d["id"], d["digits"]) for d in digits] == [(alice["id"], "123")]
         await a.send_dtmf("*")
         await a.wait_event("CALL_CLOSED", timeout=5)
         await controller.wait_for(
