@@ -8,6 +8,7 @@ CONFSVC_INSTANCE, ports, RTP range and instance directory in the same runtime.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -120,7 +121,7 @@ def loadgen_instance(
     base: int, workdir: Path, sut_sip_port: int, account: str, sut_phone_password: str
 ) -> Instance:
     conf = render_loadgen_conf(workdir / "loadgen-conf", sut_sip_port, account, sut_phone_password)
-    env = instance_env(f"bench-lg-{base}", loadgen_ports(base), f"lg-{base}", "unused")
+    env = instance_env(f"bench-lg-{base}", loadgen_ports(base), secrets.token_urlsafe(18), "unused")
     env["CONFSVC_ARI_USER"] = "loadgen"
     env["CONFSVC_ARI_APP"] = "loadgen"
     env["CONFSVC_CONF_DIR"] = str(conf)
@@ -128,7 +129,10 @@ def loadgen_instance(
 
 
 def sut_instance(base: int) -> Instance:
-    env = instance_env(f"bench-sut-{base}", sut_ports(base), f"sut-{base}", f"phone-{base}")
+    # Passwords per run (never constants); both instances read them back through ctl env.
+    env = instance_env(
+        f"bench-sut-{base}", sut_ports(base), secrets.token_urlsafe(18), secrets.token_urlsafe(18)
+    )
     return Instance(env=env)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from confsvc import __version__
 from confsvc.client_cli import add_commands, run
@@ -26,6 +27,10 @@ def main(argv: list[str] | None = None) -> int:
     configure(settings.log_level, settings.log_format)
     if args.command == "serve":
         from confsvc.server import serve
+
+        if problem := settings.missing_secret():
+            print(f"confsvc: {problem}", file=sys.stderr)
+            return 2
 
         try:
             asyncio.run(serve(settings))

@@ -4,9 +4,27 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ARI_PASSWORD_KEY = "CONFSVC_ARI_PASSWORD"
+NO_ARI_PASSWORD = (
+    "no ARI password: export CONFSVC_ARI_PASSWORD, or CONFSVC_SECRETS_FILE=<the file asterisk/ctl "
+    'wrote> (`asterisk/ctl env` prints both; README "SIP and Asterisk credentials")'
+)
+
+
+def read_secrets_file(path: Path) -> dict[str, str]:
+    """KEY=VALUE lines as asterisk/ctl writes them (<runtime dir>/secrets/<instance>.env);
+    empty when the file cannot be read (missing_secret then says which file)."""
+    try:
+        text = path.read_text()
+    except OSError:
+        return {}
+    pairs = (line.partition("=") for line in text.splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, _, value in pairs}
 
 
 class Settings(BaseSettings):
@@ -19,11 +37,14 @@ class Settings(BaseSettings):
     sip_port: int = 5060
     ari_port: int = 8088
     ari_user: str = "confsvc"
-    ari_password: str = "confsvc-ari-dev"
+    # No default in the repo: generated per install by asterisk/ctl. Given directly, or
+    # read from secrets_file (the 0600 file ctl wrote) when empty; `serve` refuses to start
+    # without one (missing_secret).
+    ari_password: str = ""
+    secrets_file: str = ""
     ari_app: str = "confsvc"
     rtp_start: int = 10000
     rtp_end: int = 10999
-    phone_password: str = "phone-dev-secret"
 
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -54,15 +75,37 @@ class Settings(BaseSettings):
     public_url: str = ""
     ws_queue_size: int = 1000  # events queued per WebSocket client before it is dropped
     ws_heartbeat: float = 20.0  # seconds between WebSocket pings
+    # Outbound URL policy (README "Outbound URL policy"): networks (CIDR, comma separated)
+    # that webhooks, notify/callback URLs and media URLs may reach although they are not
+    # public, e.g. "127.0.0.1/32,10.0.0.0/8". The ARI and controller ports never.
+    outbound_allow: str = ""
 
     # Dial-out (README "Dial-out"): calls leave as PJSIP/<number>@<trunk_endpoint>.
     trunk_endpoint: str = "trunk"
     trunk_port: int = 5090  # the [trunk] AOR's port on 127.0.0.1 (rendered by asterisk/ctl)
+    # Calls *from* the trunk: refused, or let into rooms. Read by asterisk/ctl (dialplan
+    # context), listed here with the other defaults.env settings.
+    trunk_inbound: Literal["refuse", "rooms"] = "refuse"
     # Destination prefixes each tenant may call: "tenant-a:+65|+1,tenant-b:+44" ("+" = any
     # number). A tenant not listed may call nothing.
     dialout_allow: str = ""
     dialout_max_calls: int = 8  # concurrent dial-out calls per tenant
     dialout_tenant_max_calls: str = ""  # per-tenant overrides: "tenant-a:20,tenant-b:2"
+
+    @model_validator(mode="after")
+    def _ari_password_from_file(self) -> Self:
+        if not self.ari_password and self.secrets_file:
+            secrets = read_secrets_file(Path(self.secrets_file))
+            self.ari_password = secrets.get(ARI_PASSWORD_KEY, "")
+        return self
+
+    def missing_secret(self) -> str | None:
+        """Why the controller cannot talk to ARI, or None (checked before `serve` starts)."""
+        if self.ari_password:
+            return None
+        if self.secrets_file:
+            return f"CONFSVC_SECRETS_FILE {self.secrets_file}: unreadable or no {ARI_PASSWORD_KEY}"
+        return NO_ARI_PASSWORD
 
     @property
     def ari_url(self) -> str:

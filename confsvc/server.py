@@ -16,6 +16,7 @@ from confsvc.config import Settings
 from confsvc.engine import Engine
 from confsvc.events.outbox import Outbox
 from confsvc.events.ws import Hub
+from confsvc.outbound import OutboundPolicy
 from confsvc.store import SqliteStore
 
 log = structlog.get_logger(__name__)
@@ -41,7 +42,9 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
     ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app)
     await ari.start()
     closers.append(ari.close)
-    engine = Engine(settings, store, ari)
+    # One outbound URL policy for every URL we or Asterisk fetch (confsvc/outbound).
+    outbound = OutboundPolicy.from_settings(settings)
+    engine = Engine(settings, store, ari, outbound=outbound)
     closers.append(engine.close)
     # Events are handled one at a time in arrival order; after every (re)connect the
     # engine reconciles with Asterisk before that connection's events are handed over.
@@ -55,7 +58,7 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
     )
     # Events: the WebSocket hub and the webhook/callback deliverer read the events table.
     hub = Hub(store, queue_size=settings.ws_queue_size)
-    outbox = Outbox(store, settings)
+    outbox = Outbox(store, settings, outbound=outbound)
     await hub.start()
     closers.append(hub.close)
     await outbox.start()

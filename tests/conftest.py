@@ -12,21 +12,13 @@ from pathlib import Path
 import pytest
 
 from tests.support.controller import Controller, running_controller
-from tests.support.runtime import Runtime, test_env
+from tests.support.runtime import Runtime, started, test_env
 
 
 @pytest.fixture(scope="session")
 def runtime() -> Iterator[Runtime]:
-    rt = Runtime(env=test_env())
-    try:
-        rt.start()
-    except Exception as exc:  # a missing runtime is a failure, never a skip
-        rt.stop()
-        pytest.fail(f"could not start the test Asterisk: {exc}", pytrace=False)
-    try:
+    with started(Runtime(env=test_env()), "the test Asterisk") as rt:
         yield rt
-    finally:
-        rt.stop()
 
 
 @pytest.fixture

@@ -64,7 +64,7 @@ def create_app(
         *MemberRoutes(engine).routes(),
         *plivo.routes(),
         *RecordingRoutes(settings, store, engine).routes(),
-        *WebhookRoutes(settings, store).routes(),  # type: ignore[arg-type]
+        *WebhookRoutes(settings, store, engine.outbound).routes(),  # type: ignore[arg-type]
         *CallRoutes(store, engine).routes(),  # dial-out (issue 8)
         *EventRoutes(ws_routes).routes(),
         *ws_routes.routes(),

@@ -19,11 +19,11 @@ from aiohttp import web
 from pydantic import BaseModel, Field
 
 from confsvc.api.auth import customer_of
+from confsvc.api.bodies import json_object
 from confsvc.api.errors import ApiError
 from confsvc.api.lookup import owned
 from confsvc.api.openapi import PAGING_QUERY, QueryParam, Route
 from confsvc.api.paging import PAGING_PARAMS, enum_param, envelope, page, query_params
-from confsvc.api.schemas import parse_json_object
 from confsvc.domain.dialout import CallResult, CallStatus
 from confsvc.domain.dialout_rules import MAX_DESTINATIONS, RING_TIMEOUT_MAX, TAG_MAX, malformed
 from confsvc.engine import Engine
@@ -32,7 +32,6 @@ BASE = "/v1/calls"
 ITEM = BASE + "/{txn_ref}"
 CONF_CALLS = "/v1/conferences/{id}/calls"
 TAGS = ("calls",)
-FORM = "application/x-www-form-urlencoded"
 _E164 = {"pattern": r"^\+[1-9][0-9]{5,14}$"}
 
 
@@ -51,8 +50,9 @@ class CallsCreate(BaseModel):
     destinations: list[str] | str | None = Field(default=None, description="Same as dest.")
     room: str | None = Field(
         default=None,
-        description="a-z A-Z 0-9 . _, at most 32 (error_invalid_room). POST /v1/calls: the "
-        "tenant's live conference with this room, else a new one (generated when omitted).",
+        description="a-z A-Z 0-9 . _, at most 32, not only dots (error_invalid_room). POST "
+        "/v1/calls: the tenant's live conference with this room, else a new one (generated "
+        "when omitted); a room live for another tenant is 409 room_in_use.",
     )
     caller_id: str | None = Field(
         default=None, description='E.164 number or "private"; omitted: the trunk\'s own.'
@@ -126,6 +126,7 @@ class CallRoutes:
                 CallsPlaced,
                 status=201,
                 request=CallsCreate,
+                forms=True,
                 errors=errors,
                 tags=TAGS,
             ),
@@ -138,6 +139,7 @@ class CallRoutes:
                 CallsPlaced,
                 status=201,
                 request=CallsCreate,
+                forms=True,
                 errors=errors,
                 tags=TAGS,
             ),
@@ -202,23 +204,11 @@ class CallRoutes:
 
 
 async def read_body(request: web.Request) -> dict[str, Any]:
-    """A JSON object or a form; empty = no parameters. Unreadable: error_malformed_params."""
-    if request.content_type == FORM:
-        try:
-            form = await request.post()
-        except ValueError:
-            raise malformed("the form cannot be read") from None
-        out: dict[str, Any] = {}
-        for key in form:
-            values = form.getall(key)
-            if not all(isinstance(v, str) for v in values):
-                raise malformed(f"{key} must be text", key)
-            out[key] = list(values) if len(values) > 1 else values[0]
-        return out
-    raw = await request.read()
-    if not raw.strip():
-        return {}
+    """A JSON object or a form (api/bodies.py); empty = no parameters. Unreadable: 400
+    error_malformed_params (the seed's code); another Content-Type: 415."""
     try:
-        return parse_json_object(raw)
+        return await json_object(request, forms=True) or {}
     except ApiError as exc:
+        if exc.status != 400:
+            raise
         raise malformed(exc.message) from None

@@ -9,10 +9,11 @@ from aiohttp import web
 
 from confsvc.api import schemas
 from confsvc.api.auth import customer_of
+from confsvc.api.bodies import json_body
 from confsvc.api.lookup import owned
 from confsvc.api.openapi import PAGING_QUERY, QueryParam, Route
 from confsvc.api.paging import PAGING_PARAMS, enum_param, envelope, page, query_params
-from confsvc.api.schemas import IMMUTABLE_FIELDS, ConferenceCreate, ConferenceUpdate, parse_body
+from confsvc.api.schemas import IMMUTABLE_FIELDS, ConferenceCreate, ConferenceUpdate
 from confsvc.config import Settings
 from confsvc.domain import Conference, ConferenceStatus
 from confsvc.engine import Engine
@@ -99,7 +100,7 @@ class ConferenceRoutes:
     async def create(self, request: web.Request) -> web.Response:
         customer = customer_of(request)
         query_params(request)
-        body = parse_body(await request.read(), ConferenceCreate)
+        body = await json_body(request, ConferenceCreate)
         conf = await self.engine.create_conference(customer, **body.engine_fields())
         return web.json_response(
             conf.to_json(self.settings.dial_host),
@@ -124,7 +125,7 @@ class ConferenceRoutes:
     async def update(self, request: web.Request) -> web.Response:
         customer = customer_of(request)
         query_params(request)
-        body = parse_body(await request.read(), ConferenceUpdate, immutable=IMMUTABLE_FIELDS)
+        body = await json_body(request, ConferenceUpdate, immutable=IMMUTABLE_FIELDS)
         conf_id = request.match_info["id"]
         conf = await self.engine.update_conference(customer, conf_id, **body.engine_fields())
         return self._json(conf)

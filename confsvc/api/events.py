@@ -21,7 +21,10 @@ _INT_RE = re.compile(r"[0-9]{1,6}")
 
 class EventOut(BaseModel):
     id: str = Field(description="Public id (uuid); receivers dedupe on it.")
-    seq: int = Field(description="Store order: increasing, per conference too.")
+    seq: int = Field(
+        description="The tenant's event number: 1, 2, 3... in commit order (other "
+        "tenants' events are not counted)."
+    )
     type: str
     customer_id: str
     conference_id: str

@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from confsvc.api.json_types import Integer
 from confsvc.domain.options import (
     DIGITS_PATTERN_MAX,
     PIN_MAX,
@@ -46,7 +47,7 @@ class OptionFields(BaseModel):
         "or participants wait for a moderator ('' = silence when alone, `default` music "
         "while waiting).",
     )
-    time_limit: int = Field(
+    time_limit: Integer = Field(
         default=0,
         json_schema_extra={"minimum": 0, "maximum": TIME_LIMIT_MAX},
         description="Seconds each caller may stay in the room; 0 = no limit.",
@@ -134,14 +135,25 @@ class PlivoAsync(BaseModel):
     message: str = Field(description="The result is POSTed to callback_url.")
 
 
-class PlivoPlay(BaseModel):
+class PlivoCallback(BaseModel):
+    """The optional body (JSON or form) of the Plivo POST and DELETE routes; the same
+    fields are also taken from the query."""
+
     model_config = ConfigDict(extra="forbid")
 
+    callback_url: str = Field(
+        default="", description="Run asynchronously and send the result here ('' = no)."
+    )
+    callback_method: str = Field(default="POST", json_schema_extra={"enum": ["POST", "GET"]})
+
+
+class PlivoPlay(PlivoCallback):
     url: str = Field(description="What to play (same values as /play's media).")
 
 
 MODELS: tuple[tuple[type[BaseModel], str], ...] = (
     (PlayRequest, "validation"),
+    (PlivoCallback, "validation"),
     (PlivoPlay, "validation"),
     (PlivoConferenceList, "serialization"),
     (PlivoConference, "serialization"),

@@ -12,11 +12,12 @@ from aiohttp import web
 
 from confsvc.api import schemas
 from confsvc.api.auth import customer_of
+from confsvc.api.bodies import json_body
 from confsvc.api.errors import Handler
 from confsvc.api.member_schemas import PlayRequest
 from confsvc.api.openapi import Route
 from confsvc.api.paging import query_params
-from confsvc.api.schemas import NoFields, parse_body
+from confsvc.api.schemas import NoFields
 from confsvc.engine import Engine
 
 ITEM = "/v1/conferencecalls/{id}"
@@ -29,6 +30,7 @@ class MemberRoutes:
 
     def routes(self) -> list[Route]:
         def route(method: str, action: str, handler: Handler, op: str, summary: str) -> Route:
+            play = (method, action) == ("POST", "play")  # the others take no fields
             return Route(
                 method,
                 f"{ITEM}/{action}",
@@ -36,8 +38,9 @@ class MemberRoutes:
                 op,
                 summary,
                 schemas.Conferencecall,
-                request=PlayRequest if (method, action) == ("POST", "play") else None,
-                errors=(404, 409, 503) if (method, action) != ("POST", "play") else (404, 409),
+                request=PlayRequest if play else NoFields,
+                request_required=play,
+                errors=(404, 409) if play else (404, 409, 503),
                 tags=TAGS,
             )
 
@@ -60,9 +63,7 @@ class MemberRoutes:
         """The tenant; the body may be empty or `{}`, the query only ?token."""
         customer = customer_of(request)
         query_params(request)
-        raw = await request.read()
-        if raw.strip():
-            parse_body(raw, NoFields)
+        await json_body(request, NoFields, optional=True)
         return customer
 
     async def _set(self, request: web.Request, what: str, on: bool) -> web.Response:
@@ -89,7 +90,7 @@ class MemberRoutes:
     async def play(self, request: web.Request) -> web.Response:
         customer = customer_of(request)
         query_params(request)
-        body = parse_body(await request.read(), PlayRequest)
+        body = await json_body(request, PlayRequest)
         call = await self.engine.play(customer, request.match_info["id"], body.media)
         return web.json_response(call.to_json())
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from confsvc.api import member_schemas, schemas
+from confsvc.api.bodies import FORM, JSON
 from confsvc.api.errors import Handler
 
 REF = "#/components/schemas/{model}"
@@ -30,7 +31,10 @@ STATUS_TEXT: dict[int, str] = {
     404: "Unknown id, or another tenant's: <entity>_not_found",
     405: "Method not allowed: method_not_allowed",
     409: "Not allowed in the current state: <entity>_invalid_state, room_in_use",
-    422: "A field breaks a rule or is unknown: invalid_field (names the field)",
+    415: "Body sent with a Content-Type this route does not take (JSON routes: "
+    "application/json only): unsupported_media_type",
+    422: "A field breaks a rule or is unknown: invalid_field; a URL the outbound policy "
+    "refuses: url_not_allowed (both name the field)",
     500: "Unexpected server error: internal_error",
     503: "Asterisk unavailable; nothing was changed: asterisk_unavailable",
 }
@@ -53,6 +57,10 @@ class Route:
     response: type[BaseModel] | None  # None: any JSON object
     status: int = 200
     request: type[BaseModel] | None = None
+    # False: the body may be left out (every field has a default; api/bodies.py).
+    request_required: bool = True
+    # The body may also be a urlencoded form (Plivo, dial-out).
+    forms: bool = False
     query: tuple[QueryParam, ...] = ()
     errors: tuple[int, ...] = ()
     public: bool = False  # served without a token
@@ -67,9 +75,11 @@ PAGING_QUERY = (
 )
 
 
-def _content(model: type[BaseModel] | None) -> dict[str, Any]:
+def _content(
+    model: type[BaseModel] | None, media_types: tuple[str, ...] = (JSON,)
+) -> dict[str, Any]:
     schema = {"type": "object"} if model is None else {"$ref": REF.format(model=model.__name__)}
-    return {"application/json": {"schema": schema}}
+    return {media_type: {"schema": schema} for media_type in media_types}
 
 
 def _operation(route: Route) -> dict[str, Any]:
@@ -89,7 +99,11 @@ def _operation(route: Route) -> dict[str, Any]:
     if params:
         op["parameters"] = params
     if route.request is not None:
-        op["requestBody"] = {"required": True, "content": _content(route.request)}
+        types = (JSON, FORM) if route.forms else (JSON,)
+        op["requestBody"] = {
+            "required": route.request_required,
+            "content": _content(route.request, types),
+        }
     content = (
         {mt: {"schema": {"type": "string", "format": "binary"}} for mt in route.media_types}
         if route.media_types
@@ -102,7 +116,7 @@ def _operation(route: Route) -> dict[str, Any]:
     if not route.public:  # every authenticated route refuses unknown query parameters
         codes |= {400, 401}
     if route.request is not None:
-        codes |= {400, 422}
+        codes |= {400, 415, 422}
     for code in sorted(codes):
         responses[str(code)] = {
             "description": STATUS_TEXT[code],

@@ -23,19 +23,20 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import aiohttp
 import structlog
 from aiohttp import web
 from pydantic import BaseModel
+from yarl import URL
 
 from confsvc.api import member_schemas as ms
 from confsvc.api.auth import customer_of
+from confsvc.api.bodies import json_object
 from confsvc.api.errors import ApiError, Handler, from_domain
 from confsvc.api.openapi import QueryParam, Route
 from confsvc.api.paging import query_params
-from confsvc.api.schemas import parse_json_object
 from confsvc.domain import (
     Conference,
     Conferencecall,
@@ -47,6 +48,8 @@ from confsvc.domain import (
 )
 from confsvc.domain.options import validate_media, validate_url
 from confsvc.engine import Engine, NotFound
+from confsvc.engine.media import check_media
+from confsvc.outbound import OutboundClient, UrlNotAllowed
 from confsvc.store.base import Store
 
 log = structlog.get_logger(__name__)
@@ -68,6 +71,8 @@ class PlivoRoutes:
         self.store = store
         self.engine = engine
         self._tasks: set[asyncio.Task[None]] = set()
+        # callback_url requests: the outbound policy, no redirects, bounded answers.
+        self.http = OutboundClient(engine.outbound, timeout=CALLBACK_TIMEOUT)
 
     def routes(self) -> list[Route]:
         def r(
@@ -80,6 +85,10 @@ class PlivoRoutes:
             **kw: Any,
         ) -> Route:
             kw.setdefault("errors", (404, 409, 422, 503))
+            if method != "GET":  # GET takes the query only
+                kw.setdefault("request", ms.PlivoCallback)
+                kw.setdefault("request_required", False)
+                kw["forms"] = True
             return Route(
                 method, path, handler, op, summary, response, query=ASYNC_QUERY, tags=TAGS, **kw
             )
@@ -87,11 +96,11 @@ class PlivoRoutes:
         result = ms.PlivoMemberResult
         return [
             r("GET", ROOT, self.list, "plivoListConferences", "Live conferences (names)",
-              ms.PlivoConferenceList, errors=(404,)),
+              ms.PlivoConferenceList, errors=(404, 422)),
             r("DELETE", ROOT, self.hangup_all, "plivoHangupAll", "End every conference",
               None, status=204),
             r("GET", NAMED, self.details, "plivoGetConference", "A conference and its members",
-              ms.PlivoConference, errors=(404,)),
+              ms.PlivoConference, errors=(404, 422)),
             r("DELETE", NAMED, self.hangup, "plivoHangupConference", "End a conference",
               None, status=204),
             r("DELETE", MEMBER, self.member_hangup, "plivoHangupMember", "Hang members up",
@@ -107,7 +116,7 @@ class PlivoRoutes:
             r("DELETE", MEMBER + "Deaf/", self.undeaf, "plivoUndeafMember", "Undeafen members",
               None, status=204),
             r("POST", MEMBER + "Play/", self.play, "plivoPlayMember", "Play to members",
-              result, status=202, request=ms.PlivoPlay),
+              result, status=202, request=ms.PlivoPlay, request_required=True),
             r("DELETE", MEMBER + "Play/", self.stop_play, "plivoStopPlayMember",
               "Stop playing to members", None, status=204),
         ]  # fmt: skip
@@ -116,6 +125,7 @@ class PlivoRoutes:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.http.close()
 
     # --- request plumbing ------------------------------------------------------------
 
@@ -126,16 +136,12 @@ class PlivoRoutes:
         if request.match_info["auth_id"] != customer:
             raise NotFound("account", request.match_info["auth_id"])
         params: dict[str, Any] = dict(query_params(request, ("callback_url", "callback_method")))
-        raw = await request.read()
-        if raw.strip():
-            if request.content_type == "application/x-www-form-urlencoded":
-                body: dict[str, Any] = dict((await request.post()).items())
-            else:
-                body = parse_json_object(raw)
-            for key, value in body.items():
-                if key not in (*body_fields, "callback_url", "callback_method"):
-                    raise ApiError.invalid_field(key, "unknown field")
-                params[key] = value
+        # GET takes its parameters in the query only (a GET body has no defined meaning).
+        body = None if request.method == "GET" else await json_object(request, forms=True)
+        for key, value in (body or {}).items():
+            if key not in (*body_fields, "callback_url", "callback_method"):
+                raise ApiError.invalid_field(key, "unknown field")
+            params[key] = value
         return customer, params
 
     async def _answer(self, params: dict[str, Any], work: Work) -> web.Response:
@@ -146,6 +152,7 @@ class PlivoRoutes:
             method = str(params.get("callback_method") or "POST").upper()
             if method not in ("POST", "GET"):
                 raise ApiError.invalid_field("callback_method", "must be POST or GET")
+            await self.engine.outbound.check("callback_url", url)  # 422 url_not_allowed
             task = asyncio.get_running_loop().create_task(
                 self._run_async(api_id, url, method, work)
             )
@@ -169,16 +176,17 @@ class PlivoRoutes:
             log.exception("plivo async call failed", api_id=api_id)
             status, body = 500, {"error": "internal_error", "api_id": api_id}
         fields = {"api_id": api_id, "status": str(status), "response": json.dumps(body)}
-        timeout = aiohttp.ClientTimeout(total=CALLBACK_TIMEOUT)
+        headers: dict[str, str] = {}
+        data = b""
+        if method == "GET":
+            url = str(URL(url).extend_query(fields))
+        else:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            data = urlencode(fields).encode()
         try:
-            async with aiohttp.ClientSession(timeout=timeout) as http:
-                if method == "GET":
-                    req = http.get(url, params=fields)
-                else:
-                    req = http.post(url, data=fields)
-                async with req as resp:
-                    log.info("plivo callback sent", api_id=api_id, status=resp.status)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+            code = await self.http.send(method, url, headers, data)
+            log.info("plivo callback sent", api_id=api_id, status=code)
+        except (aiohttp.ClientError, OSError, UrlNotAllowed) as exc:  # OSError: timeouts too
             log.warning("plivo callback failed", api_id=api_id, error=str(exc))
 
     # --- lookups ---------------------------------------------------------------------
@@ -275,11 +283,11 @@ class PlivoRoutes:
         status: int,
         act: Callable[[str, Conferencecall], Awaitable[Any]],
         body_fields: tuple[str, ...] = (),
-        check: Callable[[dict[str, Any]], None] | None = None,
+        check: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> web.Response:
         customer, params = await self._params(request, body_fields)
         if check is not None:
-            check(params)
+            await check(params)
 
         async def work(api_id: str) -> tuple[int, dict[str, Any]]:
             members = await self._members(request, customer)
@@ -317,10 +325,11 @@ class PlivoRoutes:
     async def play(self, request: web.Request) -> web.Response:
         media: dict[str, str] = {}
 
-        def check(params: dict[str, Any]) -> None:
+        async def check(params: dict[str, Any]) -> None:
             if "url" not in params:
                 raise ApiError.invalid_field("url", "is required")
             media["url"] = validate_media(params["url"], "url", allow_empty=False)
+            await check_media(self.engine.outbound, "url", media["url"])
 
         return await self._each(
             request,

@@ -9,10 +9,11 @@ from aiohttp import web
 
 from confsvc.api import schemas
 from confsvc.api.auth import customer_of
+from confsvc.api.bodies import json_body
 from confsvc.api.lookup import owned
 from confsvc.api.openapi import PAGING_QUERY, QueryParam, Route
 from confsvc.api.paging import PAGING_PARAMS, envelope, page, query_params
-from confsvc.api.schemas import NoFields, RecordingStart, parse_body
+from confsvc.api.schemas import NoFields, RecordingStart
 from confsvc.config import Settings
 from confsvc.domain import Conference, Recording
 from confsvc.domain.recording import CONTENT_TYPES
@@ -48,6 +49,7 @@ class RecordingRoutes:
                 "time, only while progressing); the body may be empty",
                 schemas.Conference,
                 request=RecordingStart,
+                request_required=False,
                 errors=(404, 409, 503),
                 tags=CONF_TAGS,
             ),
@@ -58,6 +60,8 @@ class RecordingRoutes:
                 "stopConferenceRecording",
                 "Stop the active recording; answers once its file is ready to download",
                 schemas.Conference,
+                request=NoFields,
+                request_required=False,
                 errors=(404, 409, 503),
                 tags=CONF_TAGS,
             ),
@@ -114,8 +118,7 @@ class RecordingRoutes:
     async def start(self, request: web.Request) -> web.Response:
         customer = customer_of(request)
         query_params(request)
-        raw = await request.read()
-        body = parse_body(raw if raw.strip() else b"{}", RecordingStart)
+        body = await json_body(request, RecordingStart, optional=True)
         conf_id = request.match_info["id"]
         conf = await self.engine.start_recording(customer, conf_id, **body.engine_fields())
         return self._conf(conf)
@@ -123,9 +126,8 @@ class RecordingRoutes:
     async def stop(self, request: web.Request) -> web.Response:
         customer = customer_of(request)
         query_params(request)
-        raw = await request.read()
-        if raw.strip():  # nothing to say, but a body must at least be an empty object
-            parse_body(raw, NoFields)
+        # Nothing to say, but a body must at least be an empty object.
+        await json_body(request, NoFields, optional=True)
         conf = await self.engine.stop_recording(customer, request.match_info["id"])
         return self._conf(conf)
 

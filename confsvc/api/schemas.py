@@ -11,12 +11,11 @@ OpenAPI document (a unit test checks real JSON validates against them)."""
 
 from __future__ import annotations
 
-import json
-from typing import Any, TypeVar
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from confsvc.api.errors import ApiError
+from confsvc.api.json_types import Integer
 from confsvc.api.member_schemas import (
     ConferenceControlOut,
     MemberFieldsOut,
@@ -33,22 +32,30 @@ from confsvc.domain.conference import (
     ConferenceStatus,
     ConferenceType,
 )
+from confsvc.domain.conference_rules import DETAIL_CONTROL_CHARS, NAME_CONTROL_CHARS
 from confsvc.domain.conferencecall import ConferencecallStatus, ReferenceType
 from confsvc.domain.hooks import METHODS as HOOK_METHODS
 from confsvc.domain.hooks import URL_MAX
 from confsvc.domain.recording import MAX_DURATION_LIMIT, RecordingFormat, RecordingStatus
-from confsvc.domain.room import ROOM_MAX_LEN
+from confsvc.domain.room import ROOM_MAX_LEN, ROOM_PATTERN
 
-M = TypeVar("M", bound=BaseModel)
-
-_NAME_DOC: dict[str, Any] = {"maxLength": NAME_MAX}
-_DETAIL_DOC: dict[str, Any] = {"maxLength": DETAIL_MAX}
+_NAME_DOC: dict[str, Any] = {
+    "maxLength": NAME_MAX,
+    "pattern": f"^[^{NAME_CONTROL_CHARS}]*$",
+    "description": "Free text without control characters.",
+}
+_DETAIL_DOC: dict[str, Any] = {
+    "maxLength": DETAIL_MAX,
+    "pattern": f"^[^{DETAIL_CONTROL_CHARS}]*$",
+    "description": "Free text; tab and line breaks are the only control characters allowed.",
+}
 _ROOM_DOC: dict[str, Any] = {
     "minLength": 1,
     "maxLength": ROOM_MAX_LEN,
-    "pattern": f"^[A-Za-z0-9._]{{1,{ROOM_MAX_LEN}}}$",
-    "description": "SIP user part callers dial; unique per tenant among live conferences. "
-    "Generated when omitted.",
+    "pattern": ROOM_PATTERN,
+    "description": "SIP user part callers dial: a-z A-Z 0-9 . _, not only dots. A room "
+    "live for one tenant cannot be taken by another (409 room_in_use). Generated when "
+    "omitted.",
 }
 _TIMEOUT_DOC: dict[str, Any] = {
     "minimum": 0,
@@ -101,8 +108,8 @@ class ConferenceCreate(_Request, OptionFields):
     name: str = Field(default="", json_schema_extra=_NAME_DOC)
     detail: str = Field(default="", json_schema_extra=_DETAIL_DOC)
     room: str | None = Field(default=None, json_schema_extra=_ROOM_DOC)
-    timeout: int = Field(default=0, json_schema_extra=_TIMEOUT_DOC)
-    max_participants: int | None = Field(default=None, json_schema_extra=_MAX_PARTICIPANTS_DOC)
+    timeout: Integer = Field(default=0, json_schema_extra=_TIMEOUT_DOC)
+    max_participants: Integer | None = Field(default=None, json_schema_extra=_MAX_PARTICIPANTS_DOC)
     data: dict[str, Any] = Field(default_factory=dict, json_schema_extra=_DATA_DOC)
     record: bool = Field(default=False, json_schema_extra=_RECORD_DOC)
     record_format: RecordingFormat = Field(
@@ -133,7 +140,7 @@ class ConferenceUpdate(_Request):
 
     name: str = Field(default="", json_schema_extra=_NAME_DOC)
     detail: str = Field(default="", json_schema_extra=_DETAIL_DOC)
-    timeout: int = Field(default=0, json_schema_extra=_TIMEOUT_DOC)
+    timeout: Integer = Field(default=0, json_schema_extra=_TIMEOUT_DOC)
     data: dict[str, Any] = Field(default_factory=dict, json_schema_extra=_DATA_DOC)
     # "" clears a URL.
     notify_url: str = Field(default="", json_schema_extra=_NOTIFY_URL_DOC)
@@ -158,7 +165,7 @@ class RecordingStart(_Request):
     """POST /v1/conferences/{id}/recording_start; an empty body takes every default."""
 
     format: RecordingFormat = Field(default=RecordingFormat.WAV, strict=False)
-    max_duration: int = Field(default=0, json_schema_extra=_MAX_DURATION_DOC)
+    max_duration: Integer = Field(default=0, json_schema_extra=_MAX_DURATION_DOC)
     beep: bool = Field(default=False, description="Play a beep when the recording starts.")
 
     def engine_fields(self) -> dict[str, Any]:
@@ -272,62 +279,3 @@ RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     Error,
     Health,
 )
-
-
-# --- request bodies --------------------------------------------------------------------
-
-
-MAX_BODY_DEPTH = 32
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _depth(value: Any) -> int:
-    """Nesting depth, iteratively. Bodies near the interpreter's recursion limit would
-    parse, then fail later in json.dumps/loads deeper in the stack (store, to_json)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if isinstance(node, dict | list):
-            deepest = max(deepest, depth)
-            children = node.values() if isinstance(node, dict) else node
-            stack.extend((child, depth + 1) for child in children)
-    return deepest
-
-
-def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """The body as a JSON object, or ApiError 400 bad_request. Whatever a client can send
-    ends here as a 400, never a 500: bad UTF-8, NaN, absurd nesting, huge numbers, lone
-    surrogates (valid JSON escapes that SQLite could not store)."""
-    too_deep = ApiError.bad_request(f"request body is nested deeper than {MAX_BODY_DEPTH} levels")
-    if not raw.strip():
-        raise ApiError.bad_request("request body must be a JSON object")
-    try:
-        body = json.loads(raw, parse_constant=_reject_constant)
-    except RecursionError:
-        raise too_deep from None
-    except UnicodeError:  # before ValueError: UnicodeDecodeError is one
-        raise ApiError.bad_request("request body is not valid UTF-8 text") from None
-    except ValueError as exc:  # JSONDecodeError, int digit limits, NaN/Infinity
-        raise ApiError.bad_request(f"malformed JSON: {exc}") from None
-    if not isinstance(body, dict):
-        raise ApiError.bad_request("request body must be a JSON object")
-    if _depth(body) > MAX_BODY_DEPTH:
-        raise too_deep
-    try:
-        json.dumps(body, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        raise ApiError.bad_request("request body contains a lone surrogate escape") from None
-    return body
-
-
-def parse_body(raw: bytes, model: type[M], *, immutable: frozenset[str] = frozenset()) -> M:
-    """JSON object -> request model; shape errors become pydantic ValidationErrors (422,
-    see errors.py). `immutable` fields get a clearer message than "unknown field"."""
-    body = parse_json_object(raw)
-    for key in body:
-        if key in immutable:
-            raise ApiError.invalid_field(key, "cannot be changed after creation")
-    return model.model_validate(body)

@@ -8,10 +8,11 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from confsvc.api.auth import customer_of
+from confsvc.api.bodies import json_body
 from confsvc.api.errors import ApiError
 from confsvc.api.openapi import PAGING_QUERY, Route
 from confsvc.api.paging import PAGING_PARAMS, envelope, page, query_params
-from confsvc.api.schemas import NoFields, parse_body
+from confsvc.api.schemas import NoFields
 from confsvc.config import Settings
 from confsvc.domain import now as utcnow
 from confsvc.domain.hooks import URL_MAX
@@ -20,6 +21,7 @@ from confsvc.events.derive import EVENT_TYPES
 from confsvc.events.model import Webhook
 from confsvc.events.signing import Secrets
 from confsvc.events.webhooks import MAX_WEBHOOKS, new_webhook
+from confsvc.outbound import OutboundPolicy
 from confsvc.store.base import EventStore
 
 BASE = "/v1/webhooks"
@@ -70,7 +72,7 @@ class DeliveryOut(BaseModel):
     webhook_id: str | None
     kind: str
     event_id: str
-    event_seq: int
+    event_seq: int = Field(description="The event's seq (the tenant's event number).")
     event_type: str
     url: str
     method: str
@@ -97,8 +99,9 @@ class WebhookSecret(BaseModel):
 
 
 class WebhookRoutes:
-    def __init__(self, settings: Settings, store: EventStore) -> None:
+    def __init__(self, settings: Settings, store: EventStore, outbound: OutboundPolicy) -> None:
         self.store = store
+        self.outbound = outbound
         self.secrets = Secrets(settings, store)
 
     def routes(self) -> list[Route]:
@@ -119,7 +122,7 @@ class WebhookRoutes:
             Route("POST", SECRET, self.rotate, "rotateWebhookSecret",
                   "Generate a new signing secret for the tenant (shown once); 409 when it "
                   "is configured on the server (CONFSVC_WEBHOOK_SECRETS)", WebhookSecret,
-                  errors=(409,), tags=TAGS),
+                  request=NoFields, request_required=False, errors=(409,), tags=TAGS),
         ]  # fmt: skip
 
     async def _owned(self, request: web.Request) -> Webhook:
@@ -132,10 +135,11 @@ class WebhookRoutes:
     async def create(self, request: web.Request) -> web.Response:
         customer = customer_of(request)
         query_params(request)
-        body = parse_body(await request.read(), WebhookCreate)
+        body = await json_body(request, WebhookCreate)
         hook = new_webhook(
             customer_id=customer, url=body.url, event_types=body.event_types, now=utcnow()
         )
+        await self.outbound.check("url", hook.url)  # 422 url_not_allowed
         async with self.store.transaction():
             existing = await self.store.webhooks_of(customer)
             if len(existing) >= MAX_WEBHOOKS:
@@ -178,9 +182,7 @@ class WebhookRoutes:
     async def rotate(self, request: web.Request) -> web.Response:
         customer = customer_of(request)
         query_params(request)
-        raw = await request.read()
-        if raw.strip():
-            parse_body(raw, NoFields)
+        await json_body(request, NoFields, optional=True)
         if self.secrets.is_configured(customer):
             raise ApiError(
                 409, "webhook_secret_configured", "this tenant's secret is set by the operator"

@@ -14,6 +14,7 @@
                 codes: invalid_message, invalid_topic, conference_not_found,
                 event_not_found, too_slow (then the connection is closed)
 
+`seq` is the tenant's own event number (1, 2, 3...; see store/sqlite_events.py).
 `?since=` on the URL applies to the first subscribe. WebSocket pings keep the connection
 alive (aiohttp heartbeat); a client that falls too far behind is dropped (too_slow)."""
 
@@ -41,10 +42,6 @@ MAX_TOPICS = 100
 CLOSE_TOO_SLOW = 4008  # application close code: dropped for falling behind
 SEND_TIMEOUT = 5.0
 _SEQ_RE = re.compile(r"[0-9]{1,18}")
-
-
-class Closing(Exception):
-    pass
 
 
 class WsRoutes:

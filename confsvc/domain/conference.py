@@ -240,6 +240,18 @@ class Conference(BaseModel):
             return self, []
         return self._with(now, recording_id=None), []
 
+    def take_floor(self, conferencecall_id: str, now: datetime) -> Conference:
+        """A caller started talking: it holds the floor (only while progressing)."""
+        if self.status is not S.PROGRESSING or self.floor_conferencecall_id == conferencecall_id:
+            return self
+        return self._with(now, floor_conferencecall_id=conferencecall_id)
+
+    def release_floor(self, conferencecall_id: str, now: datetime) -> Conference:
+        """The holder left: nobody holds the floor. Anyone else leaving changes nothing."""
+        if self.floor_conferencecall_id != conferencecall_id:
+            return self
+        return self._with(now, floor_conferencecall_id=None)
+
     def check_recording_active(self) -> str:
         """The active recording's id; refused (409) when none is active."""
         if self.recording_id is None:

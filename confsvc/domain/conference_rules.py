@@ -4,6 +4,7 @@ Pure functions raising ValidationFailed with the field's name."""
 from __future__ import annotations
 
 import json
+import re
 from enum import StrEnum
 from typing import Any
 
@@ -24,11 +25,21 @@ DATA_MAX_BYTES = 16384  # serialized JSON; keeps rows and webhook bodies small
 CUSTOMER_ID_MAX = 64
 
 
-def _text(field: str, value: object, limit: int) -> str:
+# Control characters (C0, DEL, C1) end up in logs, CSV exports and SIP headers, where they
+# cut lines or hide text. A name is one line; a detail may have tabs and line breaks.
+NAME_CONTROL_CHARS = r"\x00-\x1f\x7f-\x9f"
+DETAIL_CONTROL_CHARS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+_NAME_CONTROL = re.compile(f"[{NAME_CONTROL_CHARS}]")
+_DETAIL_CONTROL = re.compile(f"[{DETAIL_CONTROL_CHARS}]")
+
+
+def _text(field: str, value: object, limit: int, control: re.Pattern[str] = _NAME_CONTROL) -> str:
     if not isinstance(value, str):
         raise ValidationFailed(field, "must be a string")
     if len(value) > limit:
         raise ValidationFailed(field, f"must be at most {limit} characters")
+    if control.search(value):
+        raise ValidationFailed(field, "must not contain control characters")
     return value
 
 
@@ -37,7 +48,8 @@ def validate_name(name: object) -> str:
 
 
 def validate_detail(detail: object) -> str:
-    return _text("detail", detail, DETAIL_MAX)
+    """Like a name, but tabs and line breaks are allowed."""
+    return _text("detail", detail, DETAIL_MAX, _DETAIL_CONTROL)
 
 
 def _int(field: str, value: object) -> int:

@@ -141,11 +141,16 @@ class Conferencecall(BaseModel):
         call = self._move(S.JOINED, "join", now)
         return call.model_copy(update={"tm_join": call.tm_update}), []
 
-    def leaving(self, now: datetime) -> tuple[Conferencecall, list[ConferencecallEffect]]:
-        """Kick (DELETE /conferencecalls/{id}, conference termination, connect auto-eject).
-        Only from joining/joined; a call already leaving or leaved is refused (409)."""
+    def kick(self, now: datetime) -> tuple[Conferencecall, list[ConferencecallEffect]]:
+        """Removed by us (DELETE /conferencecalls/{id}, conference termination, connect
+        auto-eject, time limit): leaving, and the channel must be ejected. Only from
+        joining/joined; a call already leaving or leaved is refused (409)."""
         call = self._move(S.LEAVING, "kick", now)
         return call, [EjectChannel(self.conference_id, self.reference_id)]
+
+    def leaving(self, now: datetime) -> Conferencecall:
+        """The caller is going by itself (hung up, left the bridge): nothing to eject."""
+        return self._move(S.LEAVING, "leave", now)
 
     def leaved(self, now: datetime) -> tuple[Conferencecall, list[ConferencecallEffect]]:
         """Fully disconnected (left the bridge / hung up). Terminal. Per the seed example a

@@ -129,6 +129,8 @@ def validate_ring_timeout(value: object) -> int:
         return RING_TIMEOUT_DEFAULT
     if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 6:
         value = int(value.strip())  # a form field
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema's integer: 30.0 is 30
     if isinstance(value, bool) or not isinstance(value, int):
         raise DialoutError(
             "error_invalid_timeout", "timeout must be a whole number of seconds", field="timeout"
@@ -157,9 +159,11 @@ def parse_request(body: dict[str, Any]) -> DialoutRequest:
     for key in body:
         if key not in FIELDS:
             raise malformed(f"unknown parameter {key!r}", key)
-    if "dest" in body and "destinations" in body:
+    # null or "" is the same as leaving a spelling out: only two values are "both".
+    given = [f for f in ("dest", "destinations") if body.get(f) not in (None, "")]
+    if len(given) == 2:
         raise malformed("give dest or destinations, not both", "destinations")
-    field = "destinations" if "destinations" in body else "dest"
+    field = given[0] if given else "dest"
     return DialoutRequest(
         destinations=validate_destinations(body.get(field), field),
         room=validate_dial_room(body.get("room")),

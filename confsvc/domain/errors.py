@@ -54,7 +54,10 @@ class ValidationFailed(DomainError):
 
 
 class RoomTaken(DomainError):
-    """Another live (not terminated) conference of the same customer already has the room."""
+    """Another live (not terminated) conference already has the room: of the same tenant
+    or of another (dial-in names only the room, so a live room belongs to one tenant).
+    The message does not say which: a tenant learns nothing about another's rooms but
+    that this one is taken."""
 
     code = "room_in_use"
     http_status = 409

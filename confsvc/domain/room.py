@@ -1,4 +1,5 @@
-"""Room names (the Hoiio rule): a-z A-Z 0-9 '.' '_', 1 to 32 characters.
+"""Room names (the Hoiio rule): a-z A-Z 0-9 '.' '_', 1 to 32 characters, and not only
+dots ('.', '..' read as paths in URLs, logs and files; Plivo's routes put the room in one).
 
 The room is the SIP user part callers dial (sip:<room>@host), so the charset also keeps it
 safe in a SIP URI and an Asterisk dialplan without escaping. Names are case-sensitive (SIP
@@ -15,12 +16,23 @@ from confsvc.domain.errors import ValidationFailed
 ROOM_MAX_LEN = 32
 GENERATED_ROOM_LEN = 10
 _ROOM_RE = re.compile(rf"[A-Za-z0-9._]{{1,{ROOM_MAX_LEN}}}")
+# Extensions of asterisk/conf/extensions.conf that take precedence over the room pattern:
+# a room with one of these names could never be dialled.
+RESERVED_ROOMS = frozenset({"h", "echo"})
+# The whole rule as one JSON Schema pattern (with maxLength): at least one non-dot, not a
+# reserved name.
+ROOM_PATTERN = r"^(?!(?:h|echo)$)[A-Za-z0-9._]*[A-Za-z0-9_][A-Za-z0-9._]*$"
 _GEN_ALPHABET = string.ascii_lowercase + string.digits
 
 
 def is_valid_room(room: object) -> bool:
     # fullmatch, not match + "$": "$" would also accept a trailing newline.
-    return isinstance(room, str) and _ROOM_RE.fullmatch(room) is not None
+    return (
+        isinstance(room, str)
+        and _ROOM_RE.fullmatch(room) is not None
+        and room.strip(".") != ""
+        and room not in RESERVED_ROOMS
+    )
 
 
 def validate_room(room: object) -> str:
@@ -31,8 +43,12 @@ def validate_room(room: object) -> str:
         raise ValidationFailed("room", "must not be empty")
     if len(room) > ROOM_MAX_LEN:
         raise ValidationFailed("room", f"must be at most {ROOM_MAX_LEN} characters")
-    if not is_valid_room(room):
+    if _ROOM_RE.fullmatch(room) is None:
         raise ValidationFailed("room", "allowed characters are a-z A-Z 0-9 . _")
+    if room in RESERVED_ROOMS:
+        raise ValidationFailed("room", f"{room!r} is reserved (a dial plan extension)")
+    if not is_valid_room(room):
+        raise ValidationFailed("room", "must not be only dots")
     return room
 
 

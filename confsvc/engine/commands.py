@@ -16,6 +16,7 @@ from confsvc.domain import (
     create_conference,
     timeout_deadline,
 )
+from confsvc.domain.hooks import hook_changes
 from confsvc.engine import moderation
 from confsvc.engine.core import EngineCore
 from confsvc.engine.errors import AsteriskUnavailable, NotFound
@@ -26,6 +27,17 @@ log = structlog.get_logger(__name__)
 async def open_conference(core: EngineCore, customer_id: str, **fields: Any) -> Conference:
     """The API's create: validate, store (room uniqueness), then bring it up in its lane."""
     conf = create_conference(customer_id=customer_id, now=core.now(), **fields)
+    o = conf.options
+    await core.outbound.check_all(
+        {
+            "notify_url": conf.notify_url,
+            "callback_url": conf.callback_url,
+            "enter_sound": o.enter_sound,
+            "exit_sound": o.exit_sound,
+            "wait_sound": o.wait_sound,
+        }
+    )  # 422 url_not_allowed before anything is stored
+    await core.writer.flush()  # a room that has just ended may still be live on disk
     await core.store.create_conference(conf)
     core.rooms.remember(conf)
     return await core.lanes.run(conf.id, lambda: bring_up(core, conf))
@@ -79,6 +91,9 @@ async def update_conference(
     core: EngineCore, customer_id: str, conference_id: str, **changes: Any
 ) -> Conference:
     await owned_conference(core, customer_id, conference_id)
+    # The outbound policy on new URLs, outside the lane (DNS); their form first.
+    urls = {k: changes[k] for k in ("notify_url", "callback_url") if k in changes}
+    await core.outbound.check_all(hook_changes(**urls))
 
     async def change() -> Conference:
         conf = await owned_conference(core, customer_id, conference_id)

@@ -29,6 +29,7 @@ from confsvc.engine.rooms import Rooms
 from confsvc.engine.timers import Timers
 from confsvc.engine.writer import Writer
 from confsvc.events import journal as events_journal
+from confsvc.outbound import OutboundPolicy
 from confsvc.store.base import UNKNOWN, Store
 
 if TYPE_CHECKING:
@@ -40,10 +41,19 @@ log = structlog.get_logger(__name__)
 class EngineCore:
     """Dependencies and maps shared by the transition modules (join, leave, commands...)."""
 
-    def __init__(self, settings: Settings, store: Store, ari: AriClient) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        ari: AriClient,
+        *,
+        outbound: OutboundPolicy | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.ari = ari
+        # Every URL a request brings (notify/callback URLs, media Asterisk fetches).
+        self.outbound = outbound or OutboundPolicy.from_settings(settings)
         self.lanes = Dispatcher()
         self.timers = Timers(self._timer_expired)
         # max_duration of recordings, keyed by recording id (Asterisk's own limit only
@@ -220,7 +230,7 @@ class EngineCore:
             return None
         if not strict and not call.is_kickable:
             return call
-        call, effects = call.leaving(self.now())
+        call, effects = call.kick(self.now())
         await self.save(None, call)
         await self.apply(effects)
         return call

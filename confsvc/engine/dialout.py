@@ -53,6 +53,7 @@ async def place(
     is dialled (and no room is left behind) when anything is refused."""
     req = parse_request(body)
     check_allowed(customer_id, req.destinations, core.settings.dialout_allow)
+    await core.outbound.check_all({"notify_url": req.notify_url})  # 422 url_not_allowed
     settings = core.settings
     cap = max_calls(customer_id, settings.dialout_max_calls, settings.dialout_tenant_max_calls)
     # Early, so a refused request makes no room; checked again with the insert (atomic).

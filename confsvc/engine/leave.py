@@ -18,7 +18,7 @@ async def leaving(core: EngineCore, channel_id: str, *, hangup: bool) -> None:
     call = core.rooms.call_of_channel(channel_id)
     if call is None or not call.is_kickable:
         return
-    call, _ = call.leaving(core.now())  # the channel is already going: no eject needed
+    call = call.leaving(core.now())  # the channel is already going: no eject needed
     core.save(None, call)
     if hangup:
         await core.hangup(call.reference_id)
@@ -35,7 +35,7 @@ async def finish(core: EngineCore, call: Conferencecall) -> None:
     """-> leaved (through leaving when needed, states only move forward), then tell the
     conference in the same transaction and carry out what follows from it."""
     if call.is_kickable:
-        call, _ = call.leaving(core.now())
+        call = call.leaving(core.now())
         core.save(None, call)
     call, _ = call.leaved(core.now())
     conf = await core.conference(call.conference_id)

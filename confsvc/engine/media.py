@@ -7,11 +7,16 @@
 Asterisk 22 sizes the buffer for the cached file's local path from the length of the
 URL (main/file.c), so a URL shorter than the cache path fails with "File ... does not
 exist in any format" (seen on this project's runtime). A fragment is never sent to the
-server, so short URLs get one as padding."""
+server, so short URLs get one as padding.
+
+A URL passes the outbound policy (confsvc/outbound) right before it is handed to
+Asterisk: check_media. Asterisk's curl resolves the name again when it fetches (residual
+risk, README "Outbound URL policy")."""
 
 from __future__ import annotations
 
 from confsvc.domain.options import BEEPS, is_url
+from confsvc.outbound import OutboundPolicy
 
 URL_PAD_TO = 256
 
@@ -30,3 +35,9 @@ def media_uris(value: str) -> list[str]:
     if is_url(value):
         return ["sound:" + padded_url(value)]
     return ["sound:" + value]
+
+
+async def check_media(policy: OutboundPolicy, field: str, value: str) -> None:
+    """Raises UrlNotAllowed for a media URL the policy refuses (sound names pass)."""
+    if is_url(value):
+        await policy.check(field, value)

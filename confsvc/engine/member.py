@@ -21,7 +21,7 @@ from confsvc.domain.conferencecall import MuteChannel
 from confsvc.domain.options import validate_media
 from confsvc.engine.core import EngineCore
 from confsvc.engine.errors import AsteriskUnavailable, NotFound
-from confsvc.engine.media import media_uris
+from confsvc.engine.media import check_media, media_uris
 
 log = structlog.get_logger(__name__)
 
@@ -89,9 +89,11 @@ async def set_deaf(core: EngineCore, customer_id: str, call_id: str, deaf: bool)
 
 async def play(core: EngineCore, customer_id: str, call_id: str, media: object) -> Conferencecall:
     """Play a sound, beep:1/beep:2 or a URL to this caller only (the others do not hear
-    it). 422 for a bad media value (before anything else), 409 unless joined."""
+    it). 422 for a bad media value (before anything else) or a URL the outbound
+    policy refuses, 409 unless joined."""
     value = validate_media(media, "media", allow_empty=False)
     call = await owned_call(core, customer_id, call_id)
+    await check_media(core.outbound, "media", value)  # 422 url_not_allowed
 
     async def do() -> Conferencecall:
         current = await owned_call(core, customer_id, call_id)

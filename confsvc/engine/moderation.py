@@ -28,7 +28,8 @@ from confsvc.domain.moderation import (
 from confsvc.domain.options import Role, is_url
 from confsvc.engine import member, pin
 from confsvc.engine.core import EngineCore
-from confsvc.engine.media import media_uris
+from confsvc.engine.media import check_media, media_uris
+from confsvc.outbound import UrlNotAllowed
 
 log = structlog.get_logger(__name__)
 S = ConferencecallStatus
@@ -99,8 +100,9 @@ async def after_leave(core: EngineCore, call: Conferencecall) -> None:
     conf = await core.conference(call.conference_id)
     if conf is None:
         return
-    if conf.floor_conferencecall_id == call.id:
-        conf = conf.model_copy(update={"floor_conferencecall_id": None, "tm_update": core.now()})
+    released = conf.release_floor(call.id, core.now())
+    if released is not conf:
+        conf = released
         await core.save(conf)
     if not conf.is_live:
         core.members.forget_conference(conf.id)
@@ -139,8 +141,9 @@ async def _for_each_live(core: EngineCore, conference_id: str, *, release: bool)
 async def _play_to_room(core: EngineCore, conference_id: str, media: str, what: str) -> None:
     playback_id = core.members.next_id(what, conference_id)
     try:
+        await check_media(core.outbound, f"{what}_sound", media)
         await core.ari.play_on_bridge(conference_id, media_uris(media), playback_id=playback_id)
-    except AriError as exc:
+    except (AriError, UrlNotAllowed) as exc:
         log.info(f"{what} sound not played", conference=conference_id, error=str(exc))
 
 
@@ -173,12 +176,14 @@ async def refresh_wait_sound(core: EngineCore, conference_id: str, *, force: boo
 async def _start_wait(core: EngineCore, conference_id: str, sound: str) -> None:
     try:
         if is_url(sound):
+            # Refused: nothing is played, so no PlaybackFinished starts it again.
+            await check_media(core.outbound, "wait_sound", sound)
             playback_id = core.members.next_id("wait", conference_id)
             core.members.wait_playback[conference_id] = playback_id
             await core.ari.play_on_bridge(conference_id, media_uris(sound), playback_id=playback_id)
         else:
             await core.ari.start_bridge_moh(conference_id, sound)
-    except AriError as exc:
+    except (AriError, UrlNotAllowed) as exc:
         log.warning("wait sound not started", conference=conference_id, error=str(exc))
 
 
@@ -220,19 +225,13 @@ async def talking(core: EngineCore, channel_id: str, on: bool) -> None:
         return
     new = call.set_talking(on, core.now())
     conf = await core.conference(call.conference_id)
-    floor_moves = (
-        on
-        and conf is not None
-        and not call.muted
-        and conf.status is ConferenceStatus.PROGRESSING
-        and conf.floor_conferencecall_id != call.id
-    )
-    if floor_moves and conf is not None:
-        conf = conf.model_copy(update={"floor_conferencecall_id": call.id, "tm_update": core.now()})
-        await core.save(conf, new)
+    taken = conf.take_floor(call.id, core.now()) if conf and on and not call.muted else conf
+    if taken is not conf and taken is not None:
+        conf = taken
+        core.save(conf, new)
         log.info("floor", conference=conf.id, call=call.id)
     elif new is not call:
-        await core.save(None, new)
+        core.save(None, new)  # ARI-driven: committed behind
 
 
 # --- reconcile -------------------------------------------------------------------------

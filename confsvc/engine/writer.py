@@ -62,6 +62,8 @@ class Writer:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            # Let every task that is ready run first: what they submit joins this batch.
+            await asyncio.sleep(0)
             self._wake.clear()
             batch, self._pending = self._pending, []
             if batch:

@@ -143,13 +143,18 @@ class Journal:
 
 def _log(event: Event) -> None:
     try:
+        # One short line per event: rendering the whole resource for every event cost as
+        # much CPU as the change itself (bench/engine_cpu.py); the data is in the event
+        # stream and at debug level.
         log.info(
             event.type,
             customer_id=event.customer_id,
+            conference_id=event.conference_id,
+            resource_id=event.resource_id,
             event_id=event.id,
             seq=event.seq,
-            data=event.data,
         )
+        log.debug("event data", event_id=event.id, data=event.data)
     except Exception:  # pragma: no cover - a broken log sink
         pass
 

@@ -1,7 +1,8 @@
 """The event stream's records: events, tenant webhook subscriptions, deliveries (plain data).
 
-An event is stored with the state change it reports (same transaction). `seq` is the
-store's monotonic integer (commit order; per conference too), `id` the public uuid."""
+An event is stored with the state change it reports (same transaction). `seq` counts the
+tenant's events (1, 2, 3... in commit order), `store_seq` every tenant's (internal, never
+sent: it would show how busy the other tenants are), `id` is the public uuid."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ class Event:
     resource_id: str
     timestamp: datetime
     data: dict[str, Any]
-    seq: int = 0  # assigned by the store
+    seq: int = 0  # assigned by the store: the tenant's
+    store_seq: int = 0  # assigned by the store: across tenants (read back, not on append)
 
     def to_json(self) -> dict[str, Any]:
         return {

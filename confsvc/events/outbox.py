@@ -8,11 +8,15 @@ callback_urls. At least once, in order per (receiver, conference).
 - A failure (no connection, timeout, non-2xx) is retried after base * 2**(n-1) seconds
   (n = attempts so far), at most `cap`; once `retry_for` seconds have passed since its
   first attempt the row is given up (`failed`) and the next one of the group proceeds.
+- Every request passes the outbound URL policy when it is made (confsvc/outbound: no
+  redirects, connect only to checked addresses, bounded answers). A refused URL is not
+  retried: its row is `failed` at once (error `url_not_allowed: ...`) and logged.
 - The store's commit signal wakes the loop; otherwise it sleeps until the next retry is
   due. Pending rows survive restarts (they are rows), so a controller killed with
   undelivered events delivers them after it comes back.
 
-The clock and the HTTP sender are injectable; `run_once()` is one pass (tests)."""
+The clock and the HTTP sender are injectable; `run_once()` is one pass (tests).
+Log lines name the event type `event_type`: structlog's first argument is `event`."""
 
 from __future__ import annotations
 
@@ -22,7 +26,6 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
-import aiohttp
 import structlog
 from yarl import URL
 
@@ -30,6 +33,7 @@ from confsvc.config import Settings
 from confsvc.domain import now as utcnow
 from confsvc.events.model import DELIVERED, FAILED, PENDING, Delivery
 from confsvc.events.signing import Secrets, sign
+from confsvc.outbound import OutboundClient, OutboundPolicy, UrlNotAllowed
 
 log = structlog.get_logger(__name__)
 
@@ -109,7 +113,10 @@ class Outbox:
         *,
         clock: Callable[[], float] = time.time,
         sender: Sender | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> None:
+        """sender: replaces the HTTP client (tests); outbound: the URL policy of the
+        HTTP client (default: from settings)."""
         self.store = store
         self.base = settings.webhook_backoff_base
         self.cap = settings.webhook_backoff_cap
@@ -117,8 +124,9 @@ class Outbox:
         self.timeout = settings.webhook_timeout
         self.secrets = Secrets(settings, store)
         self.clock = clock
-        self._sender = sender
-        self._session: aiohttp.ClientSession | None = None
+        policy = outbound or OutboundPolicy.from_settings(settings)
+        self.http = OutboundClient(policy, timeout=settings.webhook_timeout)
+        self._sender: Sender = sender or self.http.send
         self._limit = asyncio.Semaphore(max(1, settings.webhook_concurrency))
         self._inflight: dict[tuple[str, str], asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
@@ -141,9 +149,7 @@ class Outbox:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        await self.http.close()
 
     def wake(self) -> None:
         self._wake.set()
@@ -197,58 +203,59 @@ class Outbox:
             at = self.clock()
             status_code: int | None = None
             error: str | None = None
+            refused = False
             try:
                 secret = await self.secrets.get(d.customer_id)
                 url = request_url(d)
                 headers = request_headers(d, secret, int(at), url)
-                status_code = await self.send(d.method, url, headers, d.body.encode())
+                status_code = await self._sender(d.method, url, headers, d.body.encode())
                 if not 200 <= status_code < 300:
                     error = f"HTTP {status_code}"
             except asyncio.CancelledError:
                 raise
+            except UrlNotAllowed as exc:
+                refused, error = True, f"{exc.code}: {exc.message}"[:ERROR_MAX]
             except Exception as exc:
                 error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX] or type(exc).__name__
-            await self._record(d, at, status_code, error)
+            await self._record(d, at, status_code, error, refused=refused)
 
     async def _record(
-        self, d: Delivery, at: float, status_code: int | None, error: str | None
+        self,
+        d: Delivery,
+        at: float,
+        status_code: int | None,
+        error: str | None,
+        *,
+        refused: bool = False,
     ) -> None:
+        """refused: the outbound policy refused the URL; given up at once (retrying a
+        refusal would only repeat it)."""
         now = utcnow()
         if error is None:
             await self.store.delivery_attempted(
                 d.id, status=DELIVERED, at=at, next_at=at,
                 status_code=status_code, error=None, now=now,
             )  # fmt: skip
-            log.debug("delivered", delivery=d.id, event=d.event_type, url=d.url)
+            log.debug("delivered", delivery=d.id, event_type=d.event_type, url=d.url)
             return
         attempts = d.attempts + 1
         first = d.first_attempt_at if d.first_attempt_at is not None else at
-        give_up = at - first >= self.retry_for
+        give_up = refused or at - first >= self.retry_for
         next_at = at + backoff(attempts, self.base, self.cap)
         await self.store.delivery_attempted(
             d.id, status=FAILED if give_up else PENDING, at=at, next_at=next_at,
             status_code=status_code, error=error, now=now,
         )  # fmt: skip
-        log.info(
-            "delivery given up" if give_up else "delivery failed: will retry",
+        (log.warning if refused else log.info)(
+            "delivery refused by the outbound URL policy"
+            if refused
+            else "delivery given up"
+            if give_up
+            else "delivery failed: will retry",
             delivery=d.id,
             kind=d.kind,
-            event=d.event_type,
+            event_type=d.event_type,
             url=d.url,
             attempts=attempts,
             error=error,
         )
-
-    async def send(self, method: str, url: str, headers: dict[str, str], body: bytes) -> int:
-        if self._sender is not None:
-            return await self._sender(method, url, headers, body)
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self.timeout))
-        data = body if method != "GET" else None
-        # encoded=True: the query goes out byte for byte as signed (no re-quoting).
-        target = URL(url, encoded=True)
-        async with self._session.request(
-            method, target, headers=headers, data=data, allow_redirects=False
-        ) as resp:
-            await resp.read()
-            return resp.status

@@ -1,17 +1,19 @@
 """WebSocket fan-out: one hub per process, one bounded queue per client.
 
-The hub tails the events table (woken by the store's commit signal) and offers each new
-event, in seq order, to the clients of its tenant whose topics match:
+The hub tails the events table by `store_seq` (every tenant's events in commit order; woken
+by the store's commit signal) and offers each new event to the clients of its tenant whose
+topics match:
     conference:<id>   that conference's events
     conference:*      every event of the client's tenant
 Offering never blocks: a client whose queue is full is marked too slow and dropped (its
 connection is told and closed), so a slow reader cannot stall the controller.
 
-Replay: a client that subscribes with `since` (the `seq` - or the public id - of the last
-event it has) first gets the stored events after it, then the live ones; an event seen in
-both is sent once (the client's cursor), so a reconnecting client misses nothing and sees
-no duplicates. Events never cross tenants: the hub offers an event only to clients of the
-event's tenant, and replays read only the client's tenant."""
+Replay: a client that subscribes with `since` (the `seq` - its tenant's event number - or
+the public id of the last event it has) first gets the stored events after it, then the
+live ones; an event seen in both is sent once (the client's cursor), so a reconnecting
+client misses nothing and sees no duplicates. Events never cross tenants: the hub offers
+an event only to clients of the event's tenant, and replays read only the client's
+tenant."""
 
 from __future__ import annotations
 
@@ -32,9 +34,9 @@ TOPIC_PREFIX = "conference:"
 
 
 class HubStore(Protocol):
-    async def last_event_seq(self) -> int: ...
+    async def last_store_seq(self) -> int: ...
 
-    async def events_after(self, seq: int, limit: int = ...) -> list[Event]: ...
+    async def events_after(self, store_seq: int, limit: int = ...) -> list[Event]: ...
 
     def iter_events(
         self, customer_id: str, *, after: int = 0, conference_id: str | None = None
@@ -132,14 +134,14 @@ class Hub:
         self.store = store
         self.queue_size = queue_size
         self.clients: dict[str, set[Client]] = {}  # customer_id -> clients
-        self.last = 0
+        self.last = 0  # store_seq (across tenants) of the last event offered
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         if self._task is not None:
             return
-        self.last = await self.store.last_event_seq()
+        self.last = await self.store.last_store_seq()
         self.store.add_event_listener(self.wake)
         self._task = asyncio.create_task(self._run(), name="ws-hub")
 
@@ -183,7 +185,7 @@ class Hub:
         while True:
             batch = await self.store.events_after(self.last)
             for event in batch:
-                self.last = event.seq
+                self.last = event.store_seq
                 for client in list(self.clients.get(event.customer_id, ())):
                     client.offer(event)
             count += len(batch)

@@ -3,8 +3,8 @@ both implement `Store`; nothing outside confsvc.store imports a driver.
 
 Contract shared by all implementations:
 - Models in, models out (confsvc.domain); the store never applies domain rules except the
-  one it alone can enforce atomically: a room is unique per customer among live
-  (not terminated) conferences -> RoomTaken.
+  one it alone can enforce atomically: a room is unique among live (not terminated)
+  conferences, across tenants (dial-in names no tenant) -> RoomTaken (room_in_use).
 - Nothing is ever deleted: leaved calls and terminated conferences stay queryable. The one
   exception is a recording, which its owner may delete (DELETE /v1/recordings/{id}).
 - `transaction()` groups writes atomically. Inside `async with store.transaction():` the
@@ -87,7 +87,7 @@ class Store(Protocol):
     # --- conferences -----------------------------------------------------------------
 
     async def create_conference(self, conf: Conference) -> None:
-        """Insert a new conference. RoomTaken if a live one of the customer has the room."""
+        """Insert a new conference. RoomTaken if a live one (of any tenant) has the room."""
         ...
 
     async def save_conference(self, conf: Conference, old: Any = UNKNOWN) -> None:
@@ -182,8 +182,9 @@ class EventStore(Store, Protocol):
     """The event stream's part of a store (SQLite: sqlite_events.py, sqlite_webhooks.py).
 
     - `append_event` joins the caller's transaction: an event commits with its change.
-      `seq` increases in commit order (never reused); after a commit that appended
-      events, listeners (add_event_listener) are called.
+      `seq` counts the tenant's events in commit order (1, 2, 3...; the only seq a
+      client sees), `store_seq` every tenant's (internal: the WebSocket hub's tail);
+      after a commit that appended events, listeners (add_event_listener) are called.
     - With `journal` set, save_conference/save_conferencecall/save_recording and
       create_conference read the stored version and call journal.changed(store, old,
       new) in the same transaction (confsvc/events/journal.py)."""
@@ -196,9 +197,9 @@ class EventStore(Store, Protocol):
 
     async def append_event(self, event: Event) -> int: ...
 
-    async def last_event_seq(self) -> int: ...
+    async def last_store_seq(self) -> int: ...
 
-    async def events_after(self, seq: int, limit: int = ...) -> list[Event]: ...
+    async def events_after(self, store_seq: int, limit: int = ...) -> list[Event]: ...
 
     async def list_events(
         self,

@@ -246,7 +246,12 @@ class SqliteStore(SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls):
     # --- conferences ---------------------------------------------------------------------
 
     async def create_conference(self, conf: Conference) -> None:
-        async with self._changing(_nothing, conf):
+        # One transaction: nothing can take the room between the check and the insert.
+        async with self.transaction(), self._changing(_nothing, conf):
+            # The unique index refuses a live room of any tenant, except the rooms two
+            # tenants shared before migration 6 (see sqlite_schema.py): asked here.
+            if await self.find_live_conference_by_room(conf.room):
+                raise RoomTaken(conf.room)
             await self._write_conference(_INSERT_CONF, conf)
 
     async def save_conference(self, conf: Conference, old: Any = UNKNOWN) -> None:
@@ -379,8 +384,9 @@ async def _nothing(_: str) -> None:
 
 
 async def _exec(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> None:
-    cursor = await conn.execute(sql, params)
-    await cursor.close()
+    # One trip to aiosqlite's thread (execute + cursor close would be two): every trip
+    # is a queue hand-off and a wake-up of the event loop.
+    await conn.execute_fetchall(sql, params)
 
 
 async def _rollback(conn: aiosqlite.Connection) -> None:

@@ -1,10 +1,17 @@
 """The events part of `SqliteStore` (a mixin): the event stream and its commit signal.
 
 `append_event` joins the caller's transaction (it opens one when there is none), so an
-event is committed together with the state change it reports, or not at all. `seq` is an
-AUTOINCREMENT integer: transactions are serialized by the writer, so seq order is commit
-order, never reused. After a commit that appended events the registered listeners are
-called (the webhook outbox and the WebSocket hub wake up); they then read the store."""
+event is committed together with the state change it reports, or not at all.
+
+Two numbers per event, both in commit order (transactions are serialized by the writer):
+- column `seq` (Event.store_seq): AUTOINCREMENT across tenants, never reused. Internal:
+  the WebSocket hub tails the table by it. Never shown to a tenant, as it would tell how
+  busy the other tenants are.
+- column `tenant_seq` (Event.seq): 1, 2, 3... per tenant, no gaps (the next is the
+  tenant's highest + 1, read in the inserting transaction). What clients see and pass
+  back as `since`.
+After a commit that appended events the registered listeners are called (the webhook
+outbox and the WebSocket hub wake up); they then read the store."""
 
 from __future__ import annotations
 
@@ -37,17 +44,35 @@ EVENTS_SCHEMA: list[str] = [
     "CREATE INDEX ix_events_conference ON events (conference_id, seq)",
 ]
 
-_EVENT_COLS = "seq, id, customer_id, conference_id, type, resource_id, timestamp, data"
+# Migration 7: seq per tenant. Existing events are numbered per tenant in their store
+# order, and the deliveries' event_seq (shown in a webhook's delivery log) follows.
+TENANT_SEQ_SCHEMA: list[str] = [
+    "ALTER TABLE events ADD COLUMN tenant_seq INTEGER NOT NULL DEFAULT 0",
+    """UPDATE events SET tenant_seq = numbered.n FROM (
+        SELECT seq, ROW_NUMBER() OVER (PARTITION BY customer_id ORDER BY seq) AS n
+        FROM events
+    ) AS numbered WHERE numbered.seq = events.seq""",
+    "UPDATE deliveries SET event_seq = events.tenant_seq FROM events "
+    "WHERE events.seq = deliveries.event_seq",
+    "CREATE UNIQUE INDEX ux_events_tenant_seq ON events (customer_id, tenant_seq)",
+    "DROP INDEX ix_events_customer",  # the tenant's events are read by tenant_seq now
+]
+
+_EVENT_COLS = "seq, tenant_seq, id, customer_id, conference_id, type, resource_id, timestamp, data"
 _INSERT_EVENT = (
-    "INSERT INTO events (id, customer_id, conference_id, type, resource_id, timestamp, data) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq"
+    "INSERT INTO events "
+    "(id, customer_id, conference_id, type, resource_id, timestamp, data, tenant_seq) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, "
+    "(SELECT COALESCE(MAX(tenant_seq), 0) + 1 FROM events WHERE customer_id = ?)) "
+    "RETURNING tenant_seq"
 )
 MAX_EVENTS_BATCH = 1000
 
 
 def _event_from_row(r: sqlite3.Row) -> Event:
     return Event(
-        seq=r["seq"],
+        seq=r["tenant_seq"],
+        store_seq=r["seq"],
         id=r["id"],
         type=r["type"],
         customer_id=r["customer_id"],
@@ -95,7 +120,8 @@ class SqliteEvents(SqliteOps):
     # --- writing -------------------------------------------------------------------------
 
     async def append_event(self, event: Event) -> int:
-        """Store the event in the current transaction (or a new one); returns its seq."""
+        """Store the event in the current transaction (or a new one); returns its seq
+        (the tenant's)."""
         async with self.transaction():
             rows = await self._fetch(
                 _INSERT_EVENT,
@@ -107,6 +133,7 @@ class SqliteEvents(SqliteOps):
                     event.resource_id,
                     to_iso(event.timestamp),
                     json.dumps(event.data, separators=(",", ":")),
+                    event.customer_id,
                 ),
             )
             self.after_commit(self._events_committed)
@@ -114,15 +141,16 @@ class SqliteEvents(SqliteOps):
 
     # --- reading -------------------------------------------------------------------------
 
-    async def last_event_seq(self) -> int:
+    async def last_store_seq(self) -> int:
         rows = await self._fetch("SELECT MAX(seq) FROM events", ())
         return int(rows[0][0] or 0)
 
-    async def events_after(self, seq: int, limit: int = MAX_EVENTS_BATCH) -> list[Event]:
-        """Every tenant's events with seq > seq, oldest first (the WebSocket hub's tail)."""
+    async def events_after(self, store_seq: int, limit: int = MAX_EVENTS_BATCH) -> list[Event]:
+        """Every tenant's events after this store_seq, oldest first (the WebSocket hub's
+        tail)."""
         rows = await self._fetch(
             f"SELECT {_EVENT_COLS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
-            (seq, min(limit, MAX_EVENTS_BATCH)),
+            (store_seq, min(limit, MAX_EVENTS_BATCH)),
         )
         return [_event_from_row(r) for r in rows]
 
@@ -134,13 +162,13 @@ class SqliteEvents(SqliteOps):
         conference_id: str | None = None,
         limit: int = 100,
     ) -> list[Event]:
-        """The tenant's events with seq > after, oldest first."""
-        sql = f"SELECT {_EVENT_COLS} FROM events WHERE customer_id = ? AND seq > ?"
+        """The tenant's events with (the tenant's) seq > after, oldest first."""
+        sql = f"SELECT {_EVENT_COLS} FROM events WHERE customer_id = ? AND tenant_seq > ?"
         params: list[Any] = [customer_id, after]
         if conference_id is not None:
             sql += " AND conference_id = ?"
             params.append(conference_id)
-        sql += " ORDER BY seq LIMIT ?"
+        sql += " ORDER BY tenant_seq LIMIT ?"
         params.append(min(limit, MAX_EVENTS_BATCH))
         return [_event_from_row(r) for r in await self._fetch(sql, params)]
 
@@ -161,6 +189,7 @@ class SqliteEvents(SqliteOps):
     async def event_seq(self, customer_id: str, event_id: str) -> int | None:
         """seq of the tenant's event with this public id (None: unknown or another's)."""
         rows = await self._fetch(
-            "SELECT seq FROM events WHERE id = ? AND customer_id = ?", (event_id, customer_id)
+            "SELECT tenant_seq FROM events WHERE id = ? AND customer_id = ?",
+            (event_id, customer_id),
         )
         return int(rows[0][0]) if rows else None

@@ -15,7 +15,7 @@ from confsvc.domain.conferencecall import Conferencecall
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.store.sqlite_calls import CALLS_SCHEMA
-from confsvc.store.sqlite_events import EVENTS_SCHEMA
+from confsvc.store.sqlite_events import EVENTS_SCHEMA, TENANT_SEQ_SCHEMA
 from confsvc.store.sqlite_recordings import RECORDINGS_SCHEMA
 from confsvc.store.sqlite_webhooks import WEBHOOKS_SCHEMA
 
@@ -109,6 +109,24 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     ),
     # Dial-out (issue 8): one row per destination of a dial-out request.
     (5, [*CALLS_SCHEMA]),
+    (
+        6,
+        [
+            # A live room is unique across tenants (dial-in names no tenant): room_in_use.
+            # Rooms two tenants held at once before this (dial-in refused them as
+            # ambiguous) keep their tenant in legacy_room_tenant so the index can be
+            # built; create_conference refuses their room to anyone until they end.
+            "ALTER TABLE conferences ADD COLUMN legacy_room_tenant TEXT NOT NULL DEFAULT ''",
+            """UPDATE conferences SET legacy_room_tenant = customer_id
+                WHERE status != 'terminated' AND room IN (
+                    SELECT room FROM conferences WHERE status != 'terminated'
+                    GROUP BY room HAVING COUNT(*) > 1)""",
+            """CREATE UNIQUE INDEX ux_conferences_live_room_any
+                ON conferences (room, legacy_room_tenant) WHERE status != 'terminated'""",
+        ],
+    ),
+    # Event seq per tenant (issue 11).
+    (7, [*TENANT_SEQ_SCHEMA]),
 ]
 # The runner applies every version not yet applied, in order (a gap is tolerated).
 SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)

@@ -31,7 +31,7 @@ from tests.support.carrier import (
 )
 from tests.support.controller import ApiError, Controller, running_controller
 from tests.support.events import Receiver
-from tests.support.runtime import Runtime
+from tests.support.runtime import Runtime, started
 
 SECRET = "dialout-secret"
 CALLER_ID = "+6560000000"
@@ -47,16 +47,8 @@ SETTINGS = {
 @pytest.fixture(scope="module")
 def carrier(runtime: Runtime) -> Iterator[Carrier]:
     """The carrier Asterisk, started after (and beside) the session's; stopped by pid."""
-    c = Carrier(env=carrier_env())
-    try:
-        c.start()
-    except Exception as exc:  # a missing carrier is a failure, never a skip
-        c.stop()
-        pytest.fail(f"could not start the test carrier: {exc}", pytrace=False)
-    try:
+    with started(Carrier(env=carrier_env()), "the test carrier") as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture

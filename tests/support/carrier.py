@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from pathlib import Path
 
 from tests.support.runtime import Runtime
@@ -35,7 +36,8 @@ def carrier_env(port_base: int | None = None) -> dict[str, str]:
         CONFSVC_RTP_START=str(base + 5000),
         CONFSVC_RTP_END=str(base + 5499),
         CONFSVC_ARI_USER="carrier",
-        CONFSVC_ARI_PASSWORD=f"carrier-{base}",
+        CONFSVC_ARI_PASSWORD=secrets.token_urlsafe(18),
+        CONFSVC_PHONE_PASSWORD="unused",  # the carrier has no phone accounts
         CONFSVC_ARI_APP="carrier",
         CONFSVC_CONF_DIR=str(CONF_DIR),
     )

@@ -39,6 +39,8 @@ class Controller:
             "CONFSVC_TOKENS": ",".join(f"{t}:{c}" for t, c in TOKENS.items()),
             "CONFSVC_AUTO_CREATE_CUSTOMER": "tenant-a",
             "CONFSVC_LOG_FORMAT": "json",
+            # The tests' receivers (webhooks, callbacks, sound files) listen on 127.0.0.1.
+            "CONFSVC_OUTBOUND_ALLOW": "127.0.0.1/32",
             **settings,
         }
         self.proc: asyncio.subprocess.Process | None = None

@@ -47,6 +47,7 @@ from confsvc.ari import (
 from confsvc.config import Settings
 from confsvc.engine import Engine
 from confsvc.store.sqlite import SqliteStore
+from tests.support.outbound import offline_policy
 
 TOKENS = {"tok-a": "cust-a", "tok-b": "cust-b"}
 DIAL_HOST = "sip.test:5060"
@@ -421,7 +422,8 @@ async def api_harness(
     )
     ari = FakeAri()
     async with SqliteStore(tmp_path / "api.sqlite3") as store:
-        engine = Engine(settings, store, ari)  # type: ignore[arg-type]
+        outbound = offline_policy(settings)
+        engine = Engine(settings, store, ari, outbound=outbound)  # type: ignore[arg-type]
         ari.engine = engine
         app = create_app(settings, store, engine, health=health)
         client = TestClient(TestServer(app, host="127.0.0.1"))
@@ -634,7 +636,9 @@ class EngineHarness:
         timers are empty, as after a controller restart."""
         await self.engine.settle()
         await self.engine.close()
-        self.engine = Engine(self.settings, self.store, self.ari)  # type: ignore[arg-type]
+        self.engine = Engine(
+            self.settings, self.store, self.ari, outbound=offline_policy(self.settings)
+        )  # type: ignore[arg-type]
         self.ari.engine = self.engine
         return self.engine
 
@@ -654,7 +658,7 @@ async def engine_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Engin
     )
     ari = ScriptedAri()
     async with SqliteStore(tmp_path / "engine.sqlite3") as store:
-        engine = Engine(config, store, ari)  # type: ignore[arg-type]
+        engine = Engine(config, store, ari, outbound=offline_policy(config))  # type: ignore[arg-type]
         ari.engine = engine
         harness = EngineHarness(engine, store, ari, config)
         try:

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import subprocess
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+import pytest
 
 PROJECT = Path(__file__).resolve().parents[2]
 CTL = PROJECT / "asterisk" / "ctl"
@@ -36,6 +42,8 @@ class Runtime:
         self.settings = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
     def start(self) -> None:
+        # One left over from an earlier session runs with that session's passwords.
+        self.stop()
         self.ctl("start")
         self.load()
 
@@ -69,8 +77,26 @@ class Runtime:
         return self.settings[f"CONFSVC_{key}"]
 
 
+R = TypeVar("R", bound=Runtime)
+
+
+@contextlib.contextmanager
+def started(rt: R, what: str) -> Iterator[R]:
+    """rt started, stopped afterwards (by pid); one that cannot start FAILS, never skips."""
+    try:
+        rt.start()
+    except Exception as exc:
+        rt.stop()
+        pytest.fail(f"could not start {what}: {exc}", pytrace=False)
+    try:
+        yield rt
+    finally:
+        rt.stop()
+
+
 def test_env(port_base: int | None = None) -> dict[str, str]:
-    """Environment for a private test instance on non-default loopback ports."""
+    """Environment for a private test instance on non-default loopback ports, with
+    passwords of its own (random per call: conftest makes one per test session)."""
     base = port_base or int(os.environ.get("CONFSVC_TEST_PORT_BASE", "25000"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFSVC_")}
     env.update(
@@ -80,8 +106,8 @@ def test_env(port_base: int | None = None) -> dict[str, str]:
         CONFSVC_HTTP_PORT=str(base + 80),
         CONFSVC_RTP_START=str(base + 1000),
         CONFSVC_RTP_END=str(base + 1999),
-        CONFSVC_ARI_PASSWORD=f"ari-test-{base}",
-        CONFSVC_PHONE_PASSWORD=f"phone-test-{base}",
+        CONFSVC_ARI_PASSWORD=secrets.token_urlsafe(18),
+        CONFSVC_PHONE_PASSWORD=secrets.token_urlsafe(18),
         # Dial-out trunk -> the test carrier (tests/support/carrier.py), when one runs.
         CONFSVC_TRUNK_PORT=str(base + 160),
     )

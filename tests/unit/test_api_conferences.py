@@ -81,11 +81,14 @@ async def test_room_in_use_is_409_and_free_again_after_terminate(api: ApiHarness
         "POST", "/v1/conferences", json={"type": "conference", "room": "dup"}
     )
     assert status == 409 and body["error"] == "room_in_use"
-    # Another tenant may use the same room name.
-    assert (await api.create(token="tok-b", room="dup"))["room"] == "dup"
+    # Nor may another tenant take it while it is live (dial-in names only the room).
+    status, body = await api.request(
+        "POST", "/v1/conferences", token="tok-b", json={"type": "conference", "room": "dup"}
+    )
+    assert status == 409 and body["error"] == "room_in_use"
     status, _ = await api.request("DELETE", f"/v1/conferences/{first['id']}")
     assert status == 200
-    assert (await api.create(room="dup"))["room"] == "dup"
+    assert (await api.create(token="tok-b", room="dup"))["room"] == "dup"
 
 
 async def test_token_in_query_string_works(api: ApiHarness) -> None:
@@ -99,15 +102,16 @@ async def test_token_in_query_string_works(api: ApiHarness) -> None:
     assert status == 200 and got["id"] == body["id"]
 
 
-async def test_body_without_json_content_type_is_accepted(api: ApiHarness) -> None:
-    # The seed's curl example sends --data-raw without a Content-Type header.
+async def test_json_body_with_a_form_content_type_is_415(api: ApiHarness) -> None:
+    # The seed's curl example (--data-raw without a header) sends this: curl labels it a
+    # form. A JSON route reads application/json only (api/bodies.py says why).
     status, body = await api.request(
         "POST",
         "/v1/conferences",
         data=b'{"type": "conference", "name": "raw"}',
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
-    assert status == 201 and body["name"] == "raw"
+    assert status == 415 and body["error"] == "unsupported_media_type"
 
 
 # --- get / list ------------------------------------------------------------------------

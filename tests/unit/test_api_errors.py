@@ -14,6 +14,8 @@ import pytest
 from confsvc.api import errors as api_errors
 from tests.support.fake_ari import ApiHarness, api_harness
 
+JSON = {"Content-Type": "application/json"}
+
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[ApiHarness]:
@@ -62,7 +64,7 @@ async def assert_nothing_created(api: ApiHarness) -> None:
     ],
 )
 async def test_malformed_post_body_is_400(api: ApiHarness, raw: bytes) -> None:
-    status, body = await api.request("POST", "/v1/conferences", data=raw)
+    status, body = await api.request("POST", "/v1/conferences", data=raw, headers=JSON)
     assert status == 400
     assert_error(body, "bad_request")
     await assert_nothing_created(api)
@@ -70,14 +72,14 @@ async def test_malformed_post_body_is_400(api: ApiHarness, raw: bytes) -> None:
 
 async def test_body_nested_32_levels_is_accepted(api: ApiHarness) -> None:
     raw = b'{"type": "conference", "data": {"x": ' + b"[" * 30 + b"]" * 30 + b"}}"
-    status, body = await api.request("POST", "/v1/conferences", data=raw)
+    status, body = await api.request("POST", "/v1/conferences", data=raw, headers=JSON)
     assert status == 201, body
 
 
 @pytest.mark.parametrize("raw", [b"{", b"[1]", b""])
 async def test_malformed_put_body_is_400(api: ApiHarness, raw: bytes) -> None:
     conf = await api.create(name="same")
-    status, body = await api.request("PUT", f"/v1/conferences/{conf['id']}", data=raw)
+    status, body = await api.request("PUT", f"/v1/conferences/{conf['id']}", data=raw, headers=JSON)
     assert status == 400
     assert_error(body, "bad_request")
 
@@ -233,7 +235,6 @@ async def test_wrong_method_is_405(api: ApiHarness, method: str, path: str) -> N
         ({"timeout": 10**30}, "timeout"),
         ({"timeout": "60"}, "timeout"),
         ({"timeout": 1.5}, "timeout"),
-        ({"timeout": 60.0}, "timeout"),
         ({"timeout": True}, "timeout"),
         ({"timeout": None}, "timeout"),
         ({"name": 5}, "name"),

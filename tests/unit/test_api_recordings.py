@@ -48,7 +48,9 @@ async def recording(api: ApiHarness, rec_id: str) -> dict[str, Any]:
 
 
 def events(logs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
-    return [e for e in logs if e["event"] == kind]
+    """The logged events of a type, each with its data (logged apart, at debug level)."""
+    data = {e["event_id"]: e["data"] for e in logs if e["event"] == "event data"}
+    return [{**e, "data": data.get(e["event_id"])} for e in logs if e["event"] == kind]
 
 
 # --- start -------------------------------------------------------------------------------

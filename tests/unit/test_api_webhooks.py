@@ -73,9 +73,10 @@ async def test_create_validation_names_the_field(
 
 
 async def test_malformed_bodies_are_400(api: ApiHarness) -> None:
-    status, out = await api.request("POST", HOOKS, data=b"{not json")
+    json_type = {"Content-Type": "application/json"}
+    status, out = await api.request("POST", HOOKS, data=b"{not json", headers=json_type)
     assert status == 400 and out["error"] == "bad_request"
-    status, out = await api.request("POST", HOOKS, data=b"[1]")
+    status, out = await api.request("POST", HOOKS, data=b"[1]", headers=json_type)
     assert status == 400
 
 

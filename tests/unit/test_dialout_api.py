@@ -73,9 +73,9 @@ async def test_post_v1_calls_creates_the_room_or_uses_the_tenants_live_one(
     assert status == 201 and again["conference_id"] == made["conference_id"]
     status, generated = await post(api, "/v1/calls", {"dest": [C]})
     assert status == 201 and generated["room"] and generated["room"] != "hoiio.1"
-    # Another tenant's room of the same name is not this tenant's: a new conference.
+    # Another tenant's live room is not this tenant's, nor can it be taken.
     status, other = await post(api, "/v1/calls", {"dest": [A], "room": "hoiio.1"}, "tok-b")
-    assert status == 201 and other["conference_id"] != made["conference_id"]
+    assert (status, other["error"]) == (409, "room_in_use")
 
 
 async def test_a_form_body_as_the_seeds_clients_send(api: ApiHarness) -> None:

@@ -391,3 +391,12 @@ def test_to_json_shape() -> None:
     }
     j["data"]["k"] = "mutated"
     assert conf.data == {"k": "v"}
+
+
+def test_the_floor_is_taken_and_released_as_transitions() -> None:
+    conf, _ = create(customer_id="c", now=T0, room="floor").start(T0)
+    held = conf.take_floor("call-1", T1)
+    assert held.floor_conferencecall_id == "call-1" and held.tm_update == T1
+    assert held.take_floor("call-1", T1) is held  # already the holder: no change
+    assert held.release_floor("call-2", T1) is held  # someone else leaving: no change
+    assert held.release_floor("call-1", T1).floor_conferencecall_id is None

@@ -67,7 +67,7 @@ def test_create_validation(kwargs: dict, field: str) -> None:
 
 ACTIONS = {
     "joined": lambda c: c.joined(T1),
-    "leaving": lambda c: c.leaving(T1),
+    "leaving": lambda c: c.kick(T1),
     "leaved": lambda c: c.leaved(T1),
 }
 EXPECTED: dict[S, dict[str, S | None]] = {
@@ -167,3 +167,10 @@ def test_to_json_shape() -> None:
         "tm_update": "2024-05-01T12:00:01.000000Z",
         "tm_delete": None,
     }
+
+
+def test_leaving_by_itself_ejects_nothing_a_kick_ejects() -> None:
+    call = make(S.JOINED)
+    assert call.leaving(T1).status is S.LEAVING
+    kicked, effects = call.kick(T1)
+    assert kicked.status is S.LEAVING and effects == [EjectChannel("conf-1", "chan-1")]

@@ -1,17 +1,25 @@
-"""Room names: the Hoiio rule (a-z A-Z 0-9 . _, 1-32 chars) and generation."""
+"""Room names: the Hoiio rule (a-z A-Z 0-9 . _, 1-32 chars, not only dots) and generation."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso, new_id, now, to_iso
-from confsvc.domain.room import ROOM_MAX_LEN, generate_room, is_valid_room, validate_room
+from confsvc.domain.room import (
+    ROOM_MAX_LEN,
+    ROOM_PATTERN,
+    generate_room,
+    is_valid_room,
+    validate_room,
+)
 
 
 @pytest.mark.parametrize(
     "room",
-    ["a", "A", "0", ".", "_", "Sales.Team_1", "r" * 32, "abcXYZ019._"],
+    ["a", "A", "0", "_", "._.", "..a", "a..", "Sales.Team_1", "r" * 32, "abcXYZ019._"],
 )
 def test_valid_rooms(room: str) -> None:
     assert is_valid_room(room)
@@ -34,6 +42,12 @@ def test_valid_rooms(room: str) -> None:
         "\nroom",
         "tab\t",
         "\uff11\uff12\uff13",  # full-width digits: not ASCII 0-9
+        "\x00",
+        "room\x00",
+        # Only dots (issue 11): read as paths in URLs (Plivo's routes), logs and files.
+        ".",
+        "..",
+        "." * 32,
     ],
 )
 def test_invalid_rooms(room: str) -> None:
@@ -76,3 +90,12 @@ def test_ids_and_iso_round_trip() -> None:
     assert text is not None and text.endswith("Z") and len(text) == 27
     assert from_iso(text) == t
     assert to_iso(None) is None and from_iso(None) is None
+
+
+@pytest.mark.parametrize("room", ["h", "echo"])
+def test_dial_plan_extensions_are_reserved(room: str) -> None:
+    assert not is_valid_room(room)
+    with pytest.raises(ValidationFailed, match="reserved"):
+        validate_room(room)
+    assert re.fullmatch(ROOM_PATTERN, room) is None
+    assert re.fullmatch(ROOM_PATTERN, room + "x") is not None

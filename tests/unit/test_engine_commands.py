@@ -57,8 +57,10 @@ async def test_create_refuses_a_taken_room_without_touching_asterisk(h: EngineHa
     with pytest.raises(RoomTaken):
         await h.create(room="r1")
     assert h.ari.names_since(mark) == []
-    # Another tenant may use the same room.
-    assert (await h.create("cust-b", room="r1")).status is S.PROGRESSING
+    # Nor may another tenant take it while it is live.
+    with pytest.raises(RoomTaken):
+        await h.create("cust-b", room="r1")
+    assert h.ari.names_since(mark) == []
 
 
 async def test_create_refuses_invalid_fields_before_storing(h: EngineHarness) -> None:

@@ -17,13 +17,13 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from confsvc.config import Settings
-from confsvc.domain import create_conference, now
+from confsvc.domain import now
 from confsvc.events import journal as journal_mod
-from confsvc.events.journal import Journal
 from confsvc.events.model import CANCELLED, DELIVERED, FAILED, PENDING, Webhook
 from confsvc.events.outbox import Outbox, backoff
 from confsvc.events.signing import SIGNATURE_HEADER, verify
 from confsvc.store.sqlite import SqliteStore
+from tests.support.outbound import rows_of_every_kind
 
 SECRET = "test-secret"
 
@@ -244,21 +244,9 @@ async def test_real_requests_are_signed_and_encoded(store: SqliteStore) -> None:
     await server.start_server()
     try:
         base = f"http://127.0.0.1:{server.port}"
-        await store.create_webhook(Webhook("wh-1", "cust-a", f"{base}/hook", (), now()))
-        conf = create_conference(
-            customer_id="cust-a",
-            now=now(),
-            room="board",
-            notify_url=f"{base}/notify?app=x%20y",
-            notify_method="GET",
-            callback_url=f"{base}/cb",
-        )
-        await store.create_conference(conf)  # conference_created: webhook + notify
-        journal = store.journal
-        assert isinstance(journal, Journal)
-        data = {"id": "cc-1", "conference_id": conf.id, "reference_id": "ch-1", "digits": "9"}
-        await journal.emit(store, "conferencecall_digits", "cust-a", data)
-        box = Outbox(store, settings())  # the real sender and the real clock
+        await rows_of_every_kind(store, base, notify_query="?app=x%20y")
+        # The real sender and the real clock; the local receiver is allowed explicitly.
+        box = Outbox(store, settings(outbound_allow="127.0.0.1/32"))
         try:
             while await box.run_once():
                 pass

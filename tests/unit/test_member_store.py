@@ -4,7 +4,6 @@ rows from before the migration read back with the defaults."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from confsvc.domain import create_conference, create_conferencecall
 from confsvc.domain.options import ConferenceOptions, Role
 from confsvc.store.sqlite import SqliteStore
 from confsvc.store.sqlite_schema import MIGRATIONS
+from tests.support.old_store import database_at
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
@@ -43,13 +43,7 @@ async def test_options_and_member_fields_roundtrip(tmp_path: Path) -> None:
 
 async def test_rows_from_before_migration_3_get_defaults(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
-    db = sqlite3.connect(path)
-    db.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
-    for version, statements in MIGRATIONS:
-        if version <= 2:
-            for sql in statements:
-                db.execute(sql)
-            db.execute("INSERT INTO schema_version VALUES (?, 'then')", (version,))
+    db = database_at(path, 2)
     db.execute(
         "INSERT INTO conferences (id, customer_id, type, status, name, detail, room, timeout, "
         "max_participants, data, conferencecall_ids, recording_ids, tm_create) VALUES "

@@ -22,7 +22,8 @@ ROOT = "/v1/Account/cust-a/Conference/"
 
 @pytest.fixture
 async def api(tmp_path: Path) -> AsyncIterator[ApiHarness]:
-    async with api_harness(tmp_path) as h:
+    # The callback receivers are local: allowed explicitly, as make run and the e2e do.
+    async with api_harness(tmp_path, outbound_allow="127.0.0.1/32") as h:
         yield h
 
 

@@ -128,12 +128,17 @@ async def test_room_reusable_after_terminated(store: SqliteStore) -> None:
     assert (await store.get_conference(first.id)).status is ConferenceStatus.TERMINATED
 
 
-async def test_same_room_other_customer_allowed(store: SqliteStore) -> None:
+async def test_a_live_room_is_refused_to_another_customer(store: SqliteStore) -> None:
+    """Dial-in names only the room: a live room belongs to one tenant (issue 11)."""
     a, b = conf("cust-a", room="shared"), conf("cust-b", room="shared", t=1)
     await store.create_conference(a)
-    await store.create_conference(b)
+    with pytest.raises(RoomTaken):
+        await store.create_conference(b)
+    assert await store.get_conference_by_room("cust-b", "shared") is None
+    assert [c.id for c in await store.find_live_conference_by_room("shared")] == [a.id]
+    await store.save_conference(terminated(a))
+    await store.create_conference(b)  # free again once it ended
     assert await store.get_conference_by_room("cust-b", "shared") == b
-    assert [c.id for c in await store.find_live_conference_by_room("shared")] == [a.id, b.id]
 
 
 async def test_rooms_are_case_sensitive(store: SqliteStore) -> None:
