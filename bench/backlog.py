@@ -181,7 +181,12 @@ async def run(
     mean, peak, span = _rates(got, t0, None if complete else t_end)
     return {
         "name": b.name,
-        "config": {"webhooks": b.webhooks, "conferences": b.conferences, "give_up_s": b.give_up},
+        "config": {
+            "webhooks": b.webhooks,
+            "conferences": b.conferences,
+            "in_flight": b.in_flight,
+            "give_up_s": b.give_up,
+        },
         "created": created,
         "create_s": create_s,
         "create_ms": summary(create_ms),

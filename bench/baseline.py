@@ -44,19 +44,20 @@ def _ctl(r: dict[str, Any], key: str) -> Any:
     return r[key].get("controller")
 
 
-def _target_values(run: dict[str, Any]) -> list[tuple[str, Any, int]]:
+def _target_values(run: dict[str, Any]) -> list[tuple[str, Any, int, str]]:
+    """(label, value, digits, basis) of the targets both runs have."""
     t = run["targets"]
+    per_join = cpu_per_join_target(run["results"])
+    steady = t["controller_cpu_steady_pct"]
     return [
-        ("ARI join p95 / ConfBridge, worst paced", t["join_p95_ratio"]["worst"], 2),
-        ("joins/s ARI / ConfBridge, saturation", t["join_rate_ratio"]["worst"], 2),
-        (
-            "controller CPU ms per join, worst saturation",
-            cpu_per_join_target(run["results"])["value"],
-            2,
-        ),
-        ("controller CPU % steady, most callers", t["controller_cpu_steady_pct"]["value"], 2),
-        ("kick p95 ms, worst scenario", t["kick_p95_ms"]["value"], 1),
-    ]
+        ("ARI join p95 / ConfBridge, worst", t["join_p95_ratio"]["worst"], 2,
+         t["join_p95_ratio"]["basis"]),
+        ("joins/s ARI / ConfBridge, worst", t["join_rate_ratio"]["worst"], 2,
+         t["join_rate_ratio"]["basis"]),
+        ("controller CPU ms per join, worst", per_join["value"], 2, per_join["basis"]),
+        ("controller CPU % steady", steady["value"], 2, f"{steady['callers']} callers"),
+        ("kick p95 ms, worst scenario", t["kick_p95_ms"]["value"], 1, "every scenario"),
+    ]  # fmt: skip
 
 
 def before_after(name: str, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -80,9 +81,15 @@ def before_after(name: str, before: dict[str, Any], after: dict[str, Any]) -> li
             _arrow(_p(o, "kick_ms"), _p(r, "kick_ms")),
         ]
         lines.append(f"| {scen} | " + " | ".join(cells) + " |")
+    if not set(old) & set(new):
+        lines[2:] = ["No scenario ran in both."]
     lines += ["", "| target figure | before → after |", "|---|---|"]
-    for (label, was, digits), (_, now, _) in zip(
+    for (label, was, digits, basis_was), (_, now, _, basis_now) in zip(
         _target_values(before), _target_values(after), strict=True
     ):
-        lines.append(f"| {label} | {_arrow(was, now, digits)} |")
+        if basis_was == basis_now:
+            lines.append(f"| {label} ({basis_now}) | {_arrow(was, now, digits)} |")
+        else:  # not the same scenarios: say which
+            cell = f"{n(was, digits)} ({basis_was}) → {n(now, digits)} ({basis_now})"
+            lines.append(f"| {label} | {cell} |")
     return lines

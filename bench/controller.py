@@ -107,6 +107,14 @@ class ControllerProcess:
                 os.kill(self.proc.pid, signal.SIGKILL)
             await self.proc.wait()
 
+    def log_problems(self) -> dict[str, int]:
+        """Unhandled errors in the controller's output so far (there should be none)."""
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return {
+            "tracebacks": text.count("Traceback (most recent call last)"),
+            "task_exception_never_retrieved": text.count("Task exception was never retrieved"),
+        }
+
     async def api(
         self, method: str, path: str, body: Any = None, token: str = TOKEN, **params: str
     ) -> tuple[int, Any]:

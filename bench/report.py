@@ -142,6 +142,10 @@ def render(
         f"Python {m['python']}; confsvc {m.get('confsvc_revision', '?')}; "
         f"run took {run['duration_s']} s.",
     ]
+    problems = run.get("controller_log_problems") or {}
+    if any(problems.values()):
+        listed = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in problems.items())
+        out += ["", f"**The controller's log has unhandled errors** ({listed})."]
     if run["results"]:
         out += ["", *results_table(run["results"])]
     if run["comparison"]:

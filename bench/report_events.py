@@ -50,11 +50,13 @@ def backlog_table(b: dict[str, Any] | None) -> list[str]:
 
     return [
         f"Webhook backlog: {cfg['webhooks']} webhooks (every event type, one tenant) x "
-        f"{cfg['conferences']} conferences created at once (gives up after "
+        f"{cfg['conferences']} conferences created {cfg.get('in_flight', '?')} at a time "
+        "(gives up after "
         f"{n(cfg['give_up_s'], 0)} s); GET /v1/conferences while it drains, against the same "
         "requests once it is gone:",
         "",
-        "| created in s (create ms p50 / p95) | deliveries received / expected | drained in s "
+        "| created in s (create ms p50 / p95) | deliveries received / expected | s to the "
+        "last one (or the give-up) "
         "| deliveries/s (best 1 s) | GET ms, backlog tenant: idle p50 / p99 → draining p99 | "
         "GET ms, other tenant: idle p50 / p99 → draining p99 | controller CPU % |",
         "|" + "---|" * 7,

@@ -168,6 +168,9 @@ async def run_bench(cfg: RunConfig, sut_env: dict[str, str] | None = None) -> di
         say(f"up: controller pid {controller.pid}, SUT Asterisk pid {sut_pid}")
         results = await steps.calls()
         backlog = await steps.backlog()
+        problems = controller.log_problems()
+        if any(problems.values()):
+            say(f"the controller's log has unhandled errors: {problems} ({controller.log})")
         say("stopping what this run started")
     finally:
         if receiver is not None:
@@ -192,6 +195,7 @@ async def run_bench(cfg: RunConfig, sut_env: dict[str, str] | None = None) -> di
             "controller_idle_rss_mb": idle_rss,
             "controller_env": cfg.controller_env,
         },
+        "controller_log_problems": problems,
         "results": results,
         "backlog": backlog,
         **analysis.analyse(results, backlog),

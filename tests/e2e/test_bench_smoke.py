@@ -97,6 +97,7 @@ async def test_bench_harness_runs_both_paths(runtime: Runtime, tmp_path: Path) -
         api = backlog["api_ms"][tenant]
         assert api["idle"]["n"] and api["during"]["n"] and not api["during"]["errors"], api
 
+    assert not any(run["controller_log_problems"].values()), run["controller_log_problems"]
     assert len(run["comparison"]) == 2
     assert set(run["targets"]) == {
         "join_p95_ratio",
