@@ -25,7 +25,8 @@ run: venv runtime
 test: venv runtime
 	scripts/test
 
-## confsvc (ARI) vs plain ConfBridge on one Asterisk, driven by a second Asterisk (~6 min);
+## confsvc (ARI) vs plain ConfBridge on one Asterisk, driven by a second Asterisk, then the
+## controller's event latency and webhook backlog (~11 min, a progress line per step);
 ## writes bench/results/<date>.{json,md} and the README table. PROFILE=1: py-spy the
 ## controller; BENCH_ARGS: more options (python -m bench --help).
 bench: venv runtime

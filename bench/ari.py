@@ -7,17 +7,15 @@ channels (ChannelStateChange, ChannelTalkingStarted, ChannelHangupRequest...).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import aiohttp
 
-EventHandler = Callable[[dict[str, Any], float], None]
+from bench.jsonws import Handler, JsonSocket
 
 
 class AriFailure(Exception):
@@ -40,12 +38,11 @@ class LoadgenAri:
         self.app = app
         self._headers = {"Authorization": aiohttp.encode_basic_auth(user, password)}
         self._session: aiohttp.ClientSession | None = None
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
-        self._reader: asyncio.Task[None] | None = None
+        self._events = JsonSocket()
         self._user = user
         self._password = password
 
-    async def start(self, on_event: EventHandler) -> None:
+    async def start(self, on_event: Handler) -> None:
         connector = aiohttp.TCPConnector(limit=64)
         self._session = aiohttp.ClientSession(
             headers=self._headers, connector=connector, timeout=aiohttp.ClientTimeout(total=10)
@@ -56,15 +53,7 @@ class LoadgenAri:
             "api_key": f"{self._user}:{self._password}",
             "subscribeAll": "true",
         }
-        self._ws = await self._session.ws_connect(ws_url, params=params, max_msg_size=0)
-        self._reader = asyncio.create_task(self._read(on_event))
-
-    async def _read(self, on_event: EventHandler) -> None:
-        assert self._ws is not None
-        async for msg in self._ws:
-            if msg.type is not aiohttp.WSMsgType.TEXT:
-                break
-            on_event(json.loads(msg.data), time.time())
+        await self._events.open(self._session, ws_url, on_event, params)
 
     async def request(
         self, method: str, path: str, params: dict[str, str] | None = None, body: Any = None
@@ -109,11 +98,6 @@ class LoadgenAri:
             await self.request("DELETE", f"/channels/{channel_id}")
 
     async def close(self) -> None:
-        if self._ws is not None:
-            await self._ws.close()
-        if self._reader is not None:
-            self._reader.cancel()
-            with contextlib.suppress(BaseException):
-                await self._reader
+        await self._events.close()
         if self._session is not None:
             await self._session.close()

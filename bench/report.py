@@ -6,23 +6,26 @@ import re
 from pathlib import Path
 from typing import Any
 
+from bench import report_events
+from bench.baseline import before_after
+from bench.format import met
+from bench.format import n as _n
+from bench.format import trio as _trio
+
 README_BEGIN = "<!-- bench:begin (written by make bench) -->"
 README_END = "<!-- bench:end -->"
 PATH_NAME = {"ari": "ARI (confsvc)", "confbridge": "ConfBridge"}
 
 
-def _n(v: Any, digits: int = 1) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:.{digits}f}"
-    return str(v)
-
-
-def _trio(s: dict[str, Any] | None, keys: tuple[str, ...] = ("p50", "p95", "p99")) -> str:
-    if not s or not s.get("n"):
-        return "-"
-    return " / ".join(_n(s[k]) for k in keys)
+def scenario_label(r: dict[str, Any]) -> str:
+    """The scenario's name, and on a capped row how many callers the room took."""
+    limit = r.get("room_limit")
+    if limit and limit["capped"]:
+        return (
+            f"{r['scenario']['name']} (capped: {r['calls']} callers, the controller's room "
+            f"ceiling is {limit['max_participants']})"
+        )
+    return str(r["scenario"]["name"])
 
 
 def results_table(results: list[dict[str, Any]]) -> list[str]:
@@ -40,7 +43,7 @@ def results_table(results: list[dict[str, Any]]) -> list[str]:
             "| "
             + " | ".join(
                 [
-                    r["scenario"]["name"],
+                    scenario_label(r),
                     PATH_NAME[r["path"]],
                     f"{r['up']} / {r['failed']} / {r['dropped']}",
                     _trio(r["join_ms"]),
@@ -83,32 +86,35 @@ def comparison_table(comparisons: list[dict[str, Any]]) -> list[str]:
                 "sut_plus_controller_cpu_steady",
             )
         ]
-        lines.append(f"| {c['scenario']} | " + " | ".join(_n(v, 2) for v in vals) + " |")
+        name = c["scenario"] if c.get("same_load", True) else f"{c['scenario']} (not the same load)"
+        lines.append(f"| {name} | " + " | ".join(_n(v, 2) for v in vals) + " |")
     return lines
 
 
 def targets_table(t: dict[str, Any]) -> list[str]:
-    def met(x: dict[str, Any]) -> str:
-        return "**met**" if x["met"] else "**missed**"
-
-    jp, jr, cpu, kick = (
+    jp, jr, cpu, kick, per_join = (
         t["join_p95_ratio"],
         t["join_rate_ratio"],
         t["controller_cpu_steady_pct"],
         t["kick_p95_ms"],
+        t["controller_cpu_ms_per_join"],
     )
     return [
         "| target | measured | |",
         "|---|---|---|",
         f"| ARI join p95 ≤ 1.05x ConfBridge ({jp['basis']}) | worst ratio "
-        f"{_n(jp['worst'], 2)} | {met(jp)} |",
+        f"{_n(jp['worst'], 2)} | {met(jp, jp['worst'])} |",
         f"| join rate ≥ 1.0x ConfBridge ({jr['basis']}) | worst ratio "
-        f"{_n(jr['worst'], 2)} | {met(jr)} |",
+        f"{_n(jr['worst'], 2)} | {met(jr, jr['worst'])} |",
+        f"| controller CPU ≤ 2 ms per join ({per_join['basis']}) | worst "
+        f"{_n(per_join['value'], 2)} ms ({per_join['worst_scenario']}) "
+        f"| {met(per_join, per_join['value'])} |",
         f"| controller CPU ≤ 2 % of a core, steady, {_n(cpu['callers'])} callers | "
-        f"{_n(cpu['value'], 2)} % | {met(cpu)} |",
+        f"{_n(cpu['value'], 2)} % | {met(cpu, cpu['value'])} |",
         f"| kick p95 ≤ 50 ms (API DELETE → BYE at the caller) | worst {_n(kick['value'])} ms "
         f"({kick['worst_scenario']}); all {kick['n']} kicks: {_n(kick['pooled'])} ms "
-        f"| {met(kick)} |",
+        f"| {met(kick, kick['value'])} |",
+        *report_events.target_rows(t),
     ]
 
 
@@ -122,7 +128,12 @@ def knee_line(knee: dict[str, Any]) -> str:
     return "Capacity knee (jitter p99 > 30 ms or loss > 0.5 % at the callers): " + "; ".join(parts)
 
 
-def render(run: dict[str, Any], title: str = "confsvc benchmark") -> str:
+def render(
+    run: dict[str, Any],
+    title: str = "confsvc benchmark",
+    baseline: tuple[str, dict[str, Any]] | None = None,
+) -> str:
+    """baseline: (its name, an earlier run's JSON) for the before/after table."""
     m = run["machine"]
     out = [
         f"### {title}: {run['started']}",
@@ -130,17 +141,26 @@ def render(run: dict[str, Any], title: str = "confsvc benchmark") -> str:
         f"Machine: {m['nproc']} x {m['cpu_model']}, {m['asterisk']}, kernel {m['kernel']}, "
         f"Python {m['python']}; confsvc {m.get('confsvc_revision', '?')}; "
         f"run took {run['duration_s']} s.",
-        "",
-        *results_table(run["results"]),
-        "",
-        "ARI / ConfBridge ratios (< 1 is better for ARI on times and CPU; > 1 on joins/s):",
-        "",
-        *comparison_table(run["comparison"]),
-        "",
-        *targets_table(run["targets"]),
-        "",
-        knee_line(run["knee"]),
     ]
+    problems = run.get("controller_log_problems") or {}
+    if any(problems.values()):
+        listed = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in problems.items())
+        out += ["", f"**The controller's log has unhandled errors** ({listed})."]
+    if run["results"]:
+        out += ["", *results_table(run["results"])]
+    if run["comparison"]:
+        out += [
+            "",
+            "ARI / ConfBridge ratios (< 1 is better for ARI on times and CPU; > 1 on joins/s):",
+            "",
+            *comparison_table(run["comparison"]),
+        ]
+    out += ["", *targets_table(run["targets"])]
+    if run["results"]:
+        out += ["", knee_line(run["knee"])]
+    out += report_events.sections(run)
+    if baseline is not None:
+        out += ["", *before_after(baseline[0], baseline[1], run)]
     for r in run["results"]:
         for phase, prof in (r.get("profile") or {}).items():
             out += ["", *profile_lines(r["scenario"]["name"], phase, prof)]

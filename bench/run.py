@@ -1,9 +1,9 @@
 """A whole benchmark run: SUT Asterisk + controller + load generator Asterisk, the scenarios
-on both paths (interleaved, on the same SUT), and everything stopped by pid at the end."""
+on both paths (interleaved, on the same SUT), the controller-only ones (events, webhook
+backlog), and everything stopped by pid at the end. A progress line per step."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import platform
@@ -11,12 +11,12 @@ import secrets
 import shutil
 import subprocess
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import analysis, scenario
+from bench import analysis
 from bench.ari import LoadgenAri
 from bench.controller import ControllerProcess
 from bench.instance import (
@@ -26,48 +26,13 @@ from bench.instance import (
     loadgen_instance,
     sut_instance,
 )
+from bench.latency import SutAri
 from bench.loadgen import LoadGen
+from bench.plan import RunConfig, estimate_s
 from bench.procstat import CpuMeter
-from bench.scenario import ARI, CONFBRIDGE, Scenario
-
-# The default run (make bench): each join rate and each concurrency level once per path.
-DEFAULT_SCENARIOS = [
-    Scenario("10 callers @ 1 join/s", callers=10, rooms=5, rate=1.0, hold=15),
-    Scenario("50 callers @ 5 joins/s", callers=50, rooms=20, rate=5.0, hold=15, kicks=10),
-    Scenario("100 callers @ 10 joins/s", callers=100, rooms=20, rate=10.0, hold=15, kicks=30),
-    Scenario("200 callers @ 10 joins/s", callers=200, rooms=20, rate=10.0, hold=15, kicks=30),
-    Scenario("burst: 100 callers @ 50 joins/s", callers=100, rooms=20, rate=50.0, hold=5),
-    Scenario(
-        "saturation: 100 callers offered @ 500 joins/s",
-        callers=100,
-        rooms=20,
-        rate=500.0,
-        hold=5,
-        kind="saturation",
-    ),
-]
-WARMUP = Scenario("warm-up", callers=4, rooms=2, rate=4.0, hold=1, settle=0.5)
-SMOKE = [Scenario("smoke", callers=4, rooms=2, rate=2.0, hold=2, kicks=1, settle=0.5)]
-
-
-@dataclass
-class RunConfig:
-    workdir: Path
-    port_base: int = 50000  # SUT: +60 SIP, +88 ARI, +80 HTTP, +1000.. RTP
-    loadgen_base: int | None = None  # load generator: +160 SIP, +188 ARI, +2000.. RTP
-    account: str = "alice"
-    scenarios: list[Scenario] = field(default_factory=lambda: list(DEFAULT_SCENARIOS))
-    warmup: bool = True
-    pause: float = 3.0
-    profile_dir: Path | None = None  # py-spy the controller during the largest ARI scenario
-    controller_env: dict[str, str] = field(default_factory=dict)  # experiments only
-    revision: str | None = None  # run the controller from this git revision, not the tree
-    # Before each scenario, wait until processes that are not ours use less than
-    # quiet_limit % of a core (others share the machine): at most quiet_wait s each,
-    # quiet_budget s in all. 0 turns it off.
-    quiet_limit: float = 15.0
-    quiet_wait: float = 20.0
-    quiet_budget: float = 60.0
+from bench.scenario import Context
+from bench.steps import Steps
+from tests.support.events import Receiver
 
 
 def git(*args: str) -> str:
@@ -113,18 +78,6 @@ def source_revision() -> str:
     return (rev or "unknown") + ("+dirty" if dirty else "")
 
 
-async def wait_quiet(meter: CpuMeter, limit: float, max_wait: float) -> dict[str, float]:
-    """Wait until other processes use < limit % of a core (1 s samples), max_wait at most."""
-    start = time.monotonic()
-    while True:
-        a = meter.snap()
-        await asyncio.sleep(1.0)
-        other = CpuMeter.percent(a, meter.snap())["other"]
-        waited = time.monotonic() - start
-        if other < limit or waited >= max_wait:
-            return {"waited_s": round(waited, 1), "other_pct": other}
-
-
 def machine_info(sut: Instance) -> dict[str, Any]:
     model = "unknown"
     with contextlib.suppress(OSError):
@@ -152,7 +105,15 @@ async def run_bench(cfg: RunConfig, sut_env: dict[str, str] | None = None) -> di
     lg_inst: Instance | None = None
     controller: ControllerProcess | None = None
     loadgen: LoadGen | None = None
+    receiver: Receiver | None = None
     results: list[dict[str, Any]] = []
+    backlog: dict[str, Any] | None = None
+    say = cfg.progress.line
+    say(
+        f"{len(cfg.scenarios)} scenarios{' + webhook backlog' if cfg.backlog else ''}, "
+        f"about {estimate_s(cfg) / 60:.0f} min; starting Asterisk (SUT), the load "
+        "generator and the controller"
+    )
     try:
         if sut_env is None:
             sut.start()
@@ -181,7 +142,9 @@ async def run_bench(cfg: RunConfig, sut_env: dict[str, str] | None = None) -> di
         )
         await controller.start()
         # A backstop only: the load generator's dial plan ends a call after this anyway.
-        bound = int(max(s.callers / s.rate + s.settle + s.hold + 120 for s in cfg.scenarios))
+        bound = int(
+            max((s.callers / s.rate + s.settle + s.hold + 120 for s in cfg.scenarios), default=60)
+        )
         ari = LoadgenAri(
             lg_inst.ari_url, lg_inst.s("ARI_USER"), lg_inst.s("ARI_PASSWORD"), "loadgen"
         )
@@ -195,28 +158,23 @@ async def run_bench(cfg: RunConfig, sut_env: dict[str, str] | None = None) -> di
                 "harness": os.getpid(),
             }
         )
-        ctx = scenario.Context(loadgen, controller, meter)
+        ctx = Context(loadgen, controller, meter)
         machine = {**machine_info(sut), "confsvc_revision": revision}
         idle_rss = meter.rss("controller")
-        if cfg.warmup:
-            for path in (CONFBRIDGE, ARI):
-                await scenario.run(ctx, WARMUP, path, f"bn{run_id}w{path[0]}")
-        biggest = max(cfg.scenarios, key=lambda s: s.callers)
-        budget = cfg.quiet_budget
-        for i, sc in enumerate(cfg.scenarios):
-            # Alternate which path goes first, so drift over the run favours neither.
-            order = (CONFBRIDGE, ARI) if i % 2 == 0 else (ARI, CONFBRIDGE)
-            for path in order:
-                profiled = path == ARI and sc is biggest
-                ctx.profile_dir = cfg.profile_dir if profiled else None
-                quiet: dict[str, float] = {}
-                if cfg.quiet_wait > 0 and budget > 0:
-                    quiet = await wait_quiet(meter, cfg.quiet_limit, min(cfg.quiet_wait, budget))
-                    budget -= quiet["waited_s"]
-                res = await scenario.run(ctx, sc, path, f"bn{run_id}s{i}{path[0]}")
-                results.append({**res, "quiet_before": quiet})
-                await asyncio.sleep(cfg.pause)
+        receiver = Receiver(port=cfg.receiver_port)
+        await receiver.start()
+        sut_ari = SutAri(sut.ari_url, sut.s("ARI_USER"), sut.s("ARI_PASSWORD"))
+        steps = Steps(cfg, ctx, receiver, sut_ari, run_id)
+        say(f"up: controller pid {controller.pid}, SUT Asterisk pid {sut_pid}")
+        results = await steps.calls()
+        backlog = await steps.backlog()
+        problems = controller.log_problems()
+        if any(problems.values()):
+            say(f"the controller's log has unhandled errors: {problems} ({controller.log})")
+        say("stopping what this run started")
     finally:
+        if receiver is not None:
+            await receiver.stop()
         if loadgen is not None:
             await loadgen.close()
         if controller is not None:
@@ -233,9 +191,12 @@ async def run_bench(cfg: RunConfig, sut_env: dict[str, str] | None = None) -> di
             "loadgen_base": cfg.loadgen_base or cfg.port_base,
             "account": cfg.account,
             "scenarios": [asdict(s) for s in cfg.scenarios],
+            "backlog": asdict(cfg.backlog) if cfg.backlog else None,
             "controller_idle_rss_mb": idle_rss,
             "controller_env": cfg.controller_env,
         },
+        "controller_log_problems": problems,
         "results": results,
-        **analysis.analyse(results),
+        "backlog": backlog,
+        **analysis.analyse(results, backlog),
     }

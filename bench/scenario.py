@@ -1,9 +1,15 @@
 """One scenario on one path: ramp N callers into R rooms at a given rate, hold them with
-audio flowing, kick some (controller path), hang the rest up; then the figures."""
+audio flowing, kick some (controller path), hang the rest up; then the figures.
+
+A town hall (kind "townhall") puts its callers in rooms the controller path creates through
+the API first, with room for every caller; a controller whose room ceiling is lower (the
+seed's 20) gets the callers that fit, and the row says so (`room_limit`)."""
 
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -18,6 +24,12 @@ from bench.stats import summary
 ARI = "ari"
 CONFBRIDGE = "confbridge"
 PATHS = (CONFBRIDGE, ARI)
+# Scenario kinds: "paced": the offered rate is below what either path can take (join
+# latency is compared there); "saturation": offered far above it (the join rate is
+# compared); "townhall": paced, all callers in one room; "events": controller path only,
+# with a webhook receiver and a WebSocket client timing the events (bench/latency.py).
+PACED, SATURATION, TOWNHALL, EVENTS = "paced", "saturation", "townhall", "events"
+_CEILING_RE = re.compile(r"between 1 and (\d+)")
 
 
 @dataclass(frozen=True)
@@ -30,9 +42,16 @@ class Scenario:
     kicks: int = 0  # controller path only: API kicks after the hold
     settle: float = 2.0  # seconds between the last join and the steady window
     teardown_rate: float = 50.0
-    # "paced": the offered rate is below what either path can take (join latency is
-    # compared there); "saturation": offered far above it (the join rate is compared).
-    kind: str = "paced"
+    kind: str = PACED
+
+    def describe(self, path: str) -> str:
+        """What it does, in one line (the progress line at its start)."""
+        room = "one room" if self.rooms == 1 else f"{self.rooms} rooms"
+        kicks = f", {self.kicks} API kicks" if path == ARI and self.kicks else ""
+        return (
+            f"{self.callers} callers into {room} at {self.rate:g} joins/s, "
+            f"hold {self.hold:g} s{kicks}"
+        )
 
 
 @dataclass
@@ -55,16 +74,23 @@ def target(path: str, room: str) -> str:
     return room if path == ARI else f"cb-{room}"
 
 
-async def run(ctx: Context, sc: Scenario, path: str, tag: str) -> dict[str, Any]:
-    """Run it; every call it made is gone when it returns (or raises)."""
+async def run(
+    ctx: Context, sc: Scenario, path: str, tag: str, calls: list[Call] | None = None
+) -> dict[str, Any]:
+    """Run it; every call it made is gone when it returns (or raises). calls: a list to
+    fill with the scenario's calls, for a caller that wants them afterwards."""
     lg = ctx.loadgen
     rooms = [f"{tag}r{j:02d}" for j in range(sc.rooms)]
-    calls: list[Call] = []
+    calls = [] if calls is None else calls
     profile: dict[str, Any] = {}
     spy: PySpy | None = None
+    callers, limit = sc.callers, None
     try:
-        spy = await _profiled(ctx, "ramp", tag, sc.callers / sc.rate + 30)
-        ramp = await _ramp(ctx, sc, path, tag, rooms, calls)
+        if sc.kind == TOWNHALL and path == ARI:
+            limit = await open_rooms(ctx.controller, rooms, math.ceil(sc.callers / sc.rooms))
+            callers = min(sc.callers, limit["max_participants"] * sc.rooms)
+        spy = await _profiled(ctx, "ramp", tag, callers / sc.rate + 30)
+        ramp = await _ramp(ctx, sc, path, tag, rooms, calls, callers)
         if spy is not None:
             profile["ramp"], spy = await spy.finish(), None
         await asyncio.sleep(sc.settle)
@@ -84,18 +110,50 @@ async def run(ctx: Context, sc: Scenario, path: str, tag: str) -> dict[str, Any]
         if path == ARI:
             await ctx.controller.end_conferences(set(rooms))
     res = _figures(sc, path, calls, ramp, (steady_a, steady_b), rss, kicks)
+    if limit is not None:
+        res["room_limit"] = limit
     if profile:
         res["profile"] = profile
     return res
 
 
+def ceiling_of(answer: Any) -> int | None:
+    """The room ceiling a 422 on max_participants names ("must be between 1 and 20 ...")."""
+    if not isinstance(answer, dict):
+        return None
+    m = _CEILING_RE.search(str(answer.get("message", "")))
+    return int(m.group(1)) if m else None
+
+
+async def open_rooms(api: ControllerProcess, rooms: list[str], size: int) -> dict[str, Any]:
+    """Create the rooms through the API with max_participants=size, or the controller's
+    ceiling when it refuses size; wait until their bridges are up."""
+    asked, got = size, size
+    for room in rooms:
+        status, answer = await api.create_conference(room, got)
+        if status == 422 and (ceiling := ceiling_of(answer)) is not None and ceiling < got:
+            got = ceiling
+            status, answer = await api.create_conference(room, got)
+        if status != 201:
+            raise RuntimeError(f"POST /v1/conferences {room}: {status} {answer}")
+        if not await api.wait_progressing(answer["id"]):
+            raise RuntimeError(f"conference {room} never came up")
+    return {"asked": asked, "max_participants": got, "capped": got < asked}
+
+
 async def _ramp(
-    ctx: Context, sc: Scenario, path: str, tag: str, rooms: list[str], calls: list[Call]
+    ctx: Context,
+    sc: Scenario,
+    path: str,
+    tag: str,
+    rooms: list[str],
+    calls: list[Call],
+    callers: int,
 ) -> tuple[Snapshot, Snapshot]:
     lg = ctx.loadgen
     a = ctx.meter.snap()
     start = time.monotonic()
-    for i in range(sc.callers):
+    for i in range(callers):
         delay = start + i / sc.rate - time.monotonic()
         if delay > 0:
             await asyncio.sleep(delay)

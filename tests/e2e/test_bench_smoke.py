@@ -1,9 +1,11 @@
-"""The benchmark harness (bench/), tiny: a few calls on both paths, so it cannot rot.
+"""The benchmark harness (bench/), tiny: a few calls on both paths, a three-caller town
+hall, the events scenario (webhook + WebSocket receivers) with three callers and a webhook
+backlog of 2 webhooks x 3 conferences, so it cannot rot.
 
 The session's Asterisk is the system under test; the harness starts its own load
-generator (a second Asterisk, ports picked free in 56000-59999) and its own controller.
-Nothing here asserts on performance figures: only that the harness measured them. If the
-harness cannot run, this test fails (never skips).
+generator (a second Asterisk, ports picked free in 56000-59999), its webhook receiver and
+its own controller. Nothing here asserts on performance figures: only that the harness
+measured them. If the harness cannot run, this test fails (never skips).
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from __future__ import annotations
 import json
 import socket
 from pathlib import Path
+from typing import Any
 
 from bench import report
 from bench.instance import loadgen_ports
-from bench.run import SMOKE, RunConfig, run_bench
+from bench.plan import RECEIVER_OFFSET, SMOKE, SMOKE_BACKLOG, RunConfig
+from bench.run import run_bench
 from tests.support.runtime import Runtime
 
 
@@ -28,10 +32,12 @@ def _free(kind: int, port: int) -> bool:
 
 
 def free_loadgen_base() -> int:
-    """A port base whose load-generator SIP (udp) and ARI (tcp) ports are free."""
+    """A port base whose load-generator SIP (udp) and ARI (tcp) ports and webhook receiver
+    port (tcp) are free."""
     for base in range(56000, 59000, 100):
         ports = loadgen_ports(base)
-        if _free(socket.SOCK_DGRAM, ports.sip) and _free(socket.SOCK_STREAM, ports.ari):
+        tcp = (ports.ari, base + RECEIVER_OFFSET)
+        if _free(socket.SOCK_DGRAM, ports.sip) and all(_free(socket.SOCK_STREAM, p) for p in tcp):
             return base
     raise AssertionError("no free port base for the load generator in 56000-59000")
 
@@ -43,13 +49,17 @@ async def test_bench_harness_runs_both_paths(runtime: Runtime, tmp_path: Path) -
         port_base=base,
         loadgen_base=base,
         scenarios=list(SMOKE),
+        backlog=SMOKE_BACKLOG,
         warmup=False,
         pause=0.5,
         quiet_wait=0,  # a short run: never wait for the machine to calm down
     )
     run = await run_bench(cfg, sut_env=runtime.env)
 
-    by_path = {r["path"]: r for r in run["results"]}
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for r in run["results"]:
+        by_kind.setdefault(r["scenario"]["kind"], []).append(r)
+    by_path = {r["path"]: r for r in by_kind["paced"]}
     assert set(by_path) == {"ari", "confbridge"}
     for path, r in by_path.items():
         n = r["calls"]
@@ -63,13 +73,45 @@ async def test_bench_harness_runs_both_paths(runtime: Runtime, tmp_path: Path) -
     kicks = by_path["ari"]["kick_samples"]
     assert len(kicks) == 1 and kicks[0]["status"] == 200 and kicks[0]["bye_ms"] is not None
     assert by_path["ari"]["controller_rss_mb"]
-    assert len(run["comparison"]) == 1
+
+    # Town hall: one room on both paths; the controller's room created through the API.
+    hall = {r["path"]: r for r in by_kind["townhall"]}
+    assert set(hall) == {"ari", "confbridge"}
+    for path, r in hall.items():
+        assert (r["up"], r["failed"], r["dropped"]) == (3, 0, 0), (path, r["failed_reasons"])
+    assert hall["ari"]["room_limit"] == {"asked": 3, "max_participants": 3, "capped": False}
+
+    # Events: controller path only; every joined caller timed at both receivers.
+    (ev,) = by_kind["events"]
+    assert ev["path"] == "ari" and ev["up"] == 3
+    lat = ev["event_latency"]
+    assert (lat["joined"], lat["probe_seen"], lat["webhooks"], lat["frames"]) == (3, 3, 3, 3)
+    assert lat["webhook_ms"]["n"] == 3 and lat["ws_ms"]["n"] == 3 and lat["ws_error"] is None
+
+    # Backlog: every delivery arrived (2 webhooks x the 3 conferences' events).
+    backlog = run["backlog"]
+    assert backlog["created"] == 3
+    d = backlog["deliveries"]
+    assert d["complete"] and d["received"] == d["expected"] >= 2 * 3 * 2, d
+    for tenant in ("backlog_tenant", "other_tenant"):
+        api = backlog["api_ms"][tenant]
+        assert api["idle"]["n"] and api["during"]["n"] and not api["during"]["errors"], api
+
+    assert not any(run["controller_log_problems"].values()), run["controller_log_problems"]
+    assert len(run["comparison"]) == 2
     assert set(run["targets"]) == {
         "join_p95_ratio",
         "join_rate_ratio",
         "controller_cpu_steady_pct",
+        "controller_cpu_ms_per_join",
         "kick_p95_ms",
+        "webhook_p95_ms",
+        "ws_p95_ms",
+        "backlog_per_s",
+        "backlog_api_p99_ratio",
     }
-    md = report.render(run)
+    md = report.render(run, baseline=("itself", run))
     assert "| smoke | ARI (confsvc) |" in md and "| smoke | ConfBridge |" in md
+    assert "| smoke events | ARI (confsvc) |" in md and "event → webhook" in md
+    assert "Webhook backlog:" in md and "Before → after" in md
     json.dumps(run)  # the results file is plain JSON
