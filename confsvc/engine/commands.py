@@ -10,16 +10,15 @@ import structlog
 from confsvc.ari import AriError
 from confsvc.domain import (
     Conference,
-    Conferencecall,
-    ConferenceStatus,
     DomainError,
     create_conference,
-    timeout_deadline,
 )
 from confsvc.domain.hooks import hook_changes
 from confsvc.engine import moderation
 from confsvc.engine.core import EngineCore
-from confsvc.engine.errors import AsteriskUnavailable, NotFound
+from confsvc.engine.errors import AsteriskUnavailable
+from confsvc.engine.lookup import owned_conference
+from confsvc.engine.terminate import terminate
 
 log = structlog.get_logger(__name__)
 
@@ -79,14 +78,6 @@ async def bring_up(core: EngineCore, conf: Conference) -> Conference:
     return started
 
 
-async def owned_conference(core: EngineCore, customer_id: str, conference_id: str) -> Conference:
-    """The tenant's conference, or NotFound (another tenant's looks the same)."""
-    conf = await core.conference(conference_id, customer_id)
-    if conf is None:
-        raise NotFound("conference", conference_id)
-    return conf
-
-
 async def update_conference(
     core: EngineCore, customer_id: str, conference_id: str, **changes: Any
 ) -> Conference:
@@ -115,38 +106,3 @@ async def delete_conference(core: EngineCore, customer_id: str, conference_id: s
         return await terminate(core, conf)
 
     return await core.lanes.run(conference_id, end)
-
-
-async def terminate(core: EngineCore, conf: Conference) -> Conference:
-    conf, effects = conf.terminate(core.now())
-    await core.save(conf)
-    log.info("conference ending", conference=conf.id, status=conf.status.value)
-    await core.apply(effects)
-    return (await core.conference(conf.id)) or conf
-
-
-async def terminate_by_timeout(core: EngineCore, conference_id: str) -> None:
-    conf = await core.conference(conference_id)
-    if conf is None or conf.status not in (ConferenceStatus.STARTING, ConferenceStatus.PROGRESSING):
-        return
-    deadline = timeout_deadline(conf)
-    if deadline is None or deadline > core.now():
-        core.timers.arm(conf.id, deadline)  # timeout changed meanwhile
-        return
-    log.info("conference timed out", conference=conf.id)
-    await terminate(core, conf)
-
-
-async def kick(core: EngineCore, customer_id: str, call_id: str) -> Conferencecall:
-    """DELETE /conferencecalls/{id}: leaving now; the leave events make it leaved."""
-    call = await core.conferencecall(call_id, customer_id)
-    if call is None:
-        raise NotFound("conferencecall", call_id)
-
-    async def do_kick() -> Conferencecall:
-        kicked = await core.kick_inside_lane(call_id, strict=True)
-        if kicked is None:
-            raise NotFound("conferencecall", call_id)
-        return kicked
-
-    return await core.lanes.run(call.conference_id, do_kick)

@@ -4,23 +4,15 @@ state in one transaction, then carry out the domain's effects against ARI."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
 from confsvc.ari import AriClient, AriError, AriNotFound
 from confsvc.config import Settings
-from confsvc.domain import (
-    ArmTimeout,
-    Conference,
-    Conferencecall,
-    DestroyBridge,
-    Effect,
-    EjectChannel,
-    KickCall,
-    StopRecording,
-)
+from confsvc.domain import Conference, Conferencecall, Effect
 from confsvc.domain import now as utcnow
 from confsvc.engine.dialout_state import DialoutState
 from confsvc.engine.dispatcher import Dispatcher
@@ -38,6 +30,23 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 
+Transition = Callable[["EngineCore", str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What the shared parts call back into, given from the top (engine.py): the effect
+    interpreter and what each timer runs in its lane. So core.py and member_state.py import
+    no transition module, and the transition modules import no interpreter."""
+
+    apply: Callable[[EngineCore, Iterable[Effect]], Awaitable[None]]
+    conference_timeout: Transition  # conference id
+    recording_timer: Transition  # recording id
+    pin_timeout: Transition  # conferencecall id
+    time_limit: Transition  # conferencecall id
+    wait_sound_retry: Transition  # conference id
+
+
 class EngineCore:
     """Dependencies and maps shared by the transition modules (join, leave, commands...)."""
 
@@ -47,8 +56,10 @@ class EngineCore:
         store: Store,
         ari: AriClient,
         *,
+        wiring: Wiring,
         outbound: OutboundPolicy | None = None,
     ) -> None:
+        self.wiring = wiring
         self.settings = settings
         self.store = store
         self.ari = ari
@@ -191,32 +202,8 @@ class EngineCore:
         return committed
 
     async def apply(self, effects: Iterable[Effect]) -> None:
-        """Carry out effects inside the current lane (never re-submit: that would wait on
-        itself). ARI refusals for things already gone are expected races, not errors."""
-        for effect in effects:
-            match effect:
-                case ArmTimeout(conference_id=cid, deadline=deadline):
-                    self.timers.arm(cid, deadline)
-                case KickCall(conferencecall_id=call_id):
-                    await self.kick_inside_lane(call_id, strict=False)
-                case EjectChannel(channel_id=channel_id):
-                    await self.hangup(channel_id)
-                case DestroyBridge(conference_id=cid):
-                    self.timers.cancel(cid)
-                    # The state change is already stored; a bridge Asterisk could not
-                    # destroy now is removed by the next reconcile (stale bridges).
-                    try:
-                        await self.ari.destroy_bridge(cid)
-                    except AriNotFound:
-                        pass
-                    except AriError as exc:
-                        log.warning("bridge not destroyed", conference=cid, error=str(exc))
-                case StopRecording(conference_id=cid, recording_id=rec_id):
-                    from confsvc.engine import record
-
-                    await record.stop_inside_lane(self, cid, rec_id, strict=False)
-                case _:
-                    log.warning("unknown effect", effect=effect)
+        """Carry out a transition's effects (engine/effects.py, wired from the top)."""
+        await self.wiring.apply(self, effects)
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
         try:
@@ -225,18 +212,6 @@ class EngineCore:
             pass
         except AriError as exc:
             log.warning("hangup failed", channel=channel_id, error=str(exc))
-
-    async def kick_inside_lane(self, call_id: str, *, strict: bool) -> Conferencecall | None:
-        """leaving + eject. strict: the API's kick (refusals raise); effects skip quietly."""
-        call = await self.conferencecall(call_id)
-        if call is None:
-            return None
-        if not strict and not call.is_kickable:
-            return call
-        call, effects = call.kick(self.now())
-        await self.save(None, call)
-        await self.apply(effects)
-        return call
 
     def arm_recording_timer(
         self, recording_id: str, conference_id: str, deadline: datetime | None
@@ -252,14 +227,12 @@ class EngineCore:
         self.recording_conference.pop(recording_id, None)
 
     def _recording_timer_expired(self, recording_id: str) -> None:
-        from confsvc.engine.record import timer_expired
-
         conference_id = self.recording_conference.pop(recording_id, None)
         if conference_id is None:
             return
-        self.lanes.fire(conference_id, lambda: timer_expired(self, recording_id), "recording timer")
+        expired = self.wiring.recording_timer
+        self.lanes.fire(conference_id, lambda: expired(self, recording_id), "recording timer")
 
     def _timer_expired(self, conference_id: str) -> None:
-        from confsvc.engine.commands import terminate_by_timeout
-
-        self.lanes.fire(conference_id, lambda: terminate_by_timeout(self, conference_id), "timeout")
+        timed_out = self.wiring.conference_timeout
+        self.lanes.fire(conference_id, lambda: timed_out(self, conference_id), "timeout")

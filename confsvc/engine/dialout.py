@@ -42,6 +42,7 @@ from confsvc.domain.dialout_rules import (
 from confsvc.engine import commands
 from confsvc.engine.core import EngineCore
 from confsvc.engine.dialout_events import DIALOUT_ARG, answered, end_unused_room, finish
+from confsvc.engine.lookup import owned_conference
 
 log = structlog.get_logger(__name__)
 
@@ -60,7 +61,7 @@ async def place(
     check_call_cap(await core.store.count_open_calls(customer_id), len(req.destinations), cap)
     created = False
     if conference_id is not None:
-        conf = await commands.owned_conference(core, customer_id, conference_id)
+        conf = await owned_conference(core, customer_id, conference_id)
         if req.room is not None and req.room != conf.room:
             raise DialoutError(
                 "error_invalid_room", "room is not this conference's room", field="room"
@@ -69,7 +70,7 @@ async def place(
         conf, created = await room_for(core, customer_id, req.room)
 
     async def insert() -> list[DialoutCall]:
-        current = await commands.owned_conference(core, customer_id, conf.id)
+        current = await owned_conference(core, customer_id, conf.id)
         if current.status is not ConferenceStatus.PROGRESSING:
             raise InvalidTransition("conference", current.status.value, "call out")
         n = len(req.destinations)

@@ -33,6 +33,7 @@ from confsvc.ari import (
 from confsvc.domain import ConferenceStatus
 from confsvc.domain.dialout import CallStatus, DialoutCall
 from confsvc.engine import join
+from confsvc.engine.terminate import terminate
 from confsvc.events.dialout import notify_delivery
 
 if TYPE_CHECKING:
@@ -180,8 +181,6 @@ async def end_unused_room(core: EngineCore, conference_id: str) -> None:
         return
     if not await core.store.room_made_by_dialout(conference_id):
         return
-    from confsvc.engine.commands import terminate
-
     log.info("dial-out room unused: ending it", conference=conference_id, room=conf.room)
     await terminate(core, conf)
 

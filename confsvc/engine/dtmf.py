@@ -19,6 +19,7 @@ from confsvc.domain import ConferencecallStatus
 from confsvc.domain.moderation import DigitBuffer
 from confsvc.engine import pin
 from confsvc.engine.core import EngineCore
+from confsvc.engine.kick import kick_in_lane
 from confsvc.events import bus
 
 log = structlog.get_logger(__name__)
@@ -40,7 +41,7 @@ async def received(core: EngineCore, channel_id: str, digit: str) -> None:
     opts = conf.options
     if digit == "*" and opts.hangup_on_star:
         log.info("caller pressed * to leave", call=call.id, conference=conf.id)
-        await core.kick_inside_lane(call.id, strict=False)
+        await kick_in_lane(core, call.id, strict=False)
         return
     buffer = core.members.digits.get(call.id, DigitBuffer())
     buffer, matched = buffer.press(digit, opts.patterns, core.now())

@@ -7,17 +7,54 @@ import contextlib
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from confsvc.ari import Event
+from confsvc.ari import AriClient, Event
+from confsvc.config import Settings
 from confsvc.domain import Conference, Conferencecall, Recording
-from confsvc.engine import commands, dialout, health, member, reconcile, record, router
-from confsvc.engine.core import EngineCore
+from confsvc.engine import (
+    commands,
+    dialout,
+    effects,
+    health,
+    kick,
+    member,
+    moderation,
+    pin,
+    reconcile,
+    record,
+    router,
+    terminate,
+)
+from confsvc.engine.core import EngineCore, Wiring
 from confsvc.events import bus
+from confsvc.outbound import OutboundPolicy
+from confsvc.store.base import Store
 
 T = TypeVar("T")
 
 
+# Where the shared parts call back into: the effect interpreter and the timers' work.
+WIRING = Wiring(
+    apply=effects.apply,
+    conference_timeout=terminate.timed_out,
+    recording_timer=record.timer_expired,
+    pin_timeout=pin.timed_out,
+    time_limit=moderation.time_limit_reached,
+    wait_sound_retry=moderation.retry_wait_sound,
+)
+
+
 class Engine(EngineCore):
     _health_task: asyncio.Task[None] | None = None
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        ari: AriClient,
+        *,
+        outbound: OutboundPolicy | None = None,
+    ) -> None:
+        super().__init__(settings, store, ari, wiring=WIRING, outbound=outbound)
 
     async def handle_event(self, event: Event) -> None:
         """EventStream handler: called once per ARI event, in arrival order."""
@@ -71,7 +108,7 @@ class Engine(EngineCore):
         return await self._committed(commands.delete_conference(self, customer_id, conference_id))
 
     async def kick(self, customer_id: str, conferencecall_id: str) -> Conferencecall:
-        return await self._committed(commands.kick(self, customer_id, conferencecall_id))
+        return await self._committed(kick.kick(self, customer_id, conferencecall_id))
 
     async def start_recording(
         self,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import structlog
 
 from confsvc.domain import Conferencecall, ConferencecallStatus
+from confsvc.engine import moderation
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
@@ -45,6 +46,4 @@ async def finish(core: EngineCore, call: Conferencecall) -> None:
     core.save(conf, call)  # leaved: memory forgets the call
     log.info("conferencecall leaved", conference=call.conference_id, call=call.id)
     await core.apply(effects)
-    from confsvc.engine import moderation
-
     await moderation.after_leave(core, call)  # exit sound, moderator exit, stay_alone...

@@ -20,17 +20,11 @@ from confsvc.domain import Conferencecall, InvalidTransition
 from confsvc.domain.conferencecall import MuteChannel
 from confsvc.domain.options import validate_media
 from confsvc.engine.core import EngineCore
-from confsvc.engine.errors import AsteriskUnavailable, NotFound
+from confsvc.engine.errors import AsteriskUnavailable
+from confsvc.engine.lookup import owned_call
 from confsvc.engine.media import check_media, media_uris
 
 log = structlog.get_logger(__name__)
-
-
-async def owned_call(core: EngineCore, customer_id: str, call_id: str) -> Conferencecall:
-    call = await core.conferencecall(call_id, customer_id)
-    if call is None:
-        raise NotFound("conferencecall", call_id)
-    return call
 
 
 async def carry_out(

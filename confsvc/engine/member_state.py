@@ -13,7 +13,7 @@ from confsvc.domain.moderation import DigitBuffer, PinEntry
 from confsvc.engine.timers import Timers
 
 if TYPE_CHECKING:
-    from confsvc.engine.core import EngineCore
+    from confsvc.engine.core import EngineCore, Transition
 
 
 class MemberState:
@@ -78,28 +78,16 @@ class MemberState:
     # --- timers fire into the call's conference lane ----------------------------------
 
     def _pin_timeout(self, call_id: str) -> None:
-        from confsvc.engine import pin
-
-        conference_id = self.core.call_conference.get(call_id)
-        if conference_id is not None:
-            self.core.lanes.fire(
-                conference_id, lambda: pin.timed_out(self.core, call_id), "pin timeout"
-            )
+        self._fire(call_id, self.core.wiring.pin_timeout, "pin timeout")
 
     def _wait_retry(self, conference_id: str) -> None:
-        from confsvc.engine import moderation
-
-        self.core.lanes.fire(
-            conference_id,
-            lambda: moderation.retry_wait_sound(self.core, conference_id),
-            "wait sound retry",
-        )
+        retry = self.core.wiring.wait_sound_retry
+        self.core.lanes.fire(conference_id, lambda: retry(self.core, conference_id), "wait retry")
 
     def _time_limit(self, call_id: str) -> None:
-        from confsvc.engine import moderation
+        self._fire(call_id, self.core.wiring.time_limit, "limit")
 
+    def _fire(self, call_id: str, work: Transition, what: str) -> None:
         conference_id = self.core.call_conference.get(call_id)
         if conference_id is not None:
-            self.core.lanes.fire(
-                conference_id, lambda: moderation.time_limit_reached(self.core, call_id), "limit"
-            )
+            self.core.lanes.fire(conference_id, lambda: work(self.core, call_id), what)

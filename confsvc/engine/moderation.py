@@ -29,14 +29,16 @@ from confsvc.ari import AriError, AriNotFound
 from confsvc.domain import Conference, Conferencecall, ConferencecallStatus, ConferenceStatus
 from confsvc.domain.moderation import (
     ends_after_leave,
-    initial_mute,
     moderator_present,
     wanted_wait_sound,
 )
 from confsvc.domain.options import Role, is_url
 from confsvc.engine import member, pin
 from confsvc.engine.core import EngineCore
+from confsvc.engine.entry import enter_room
+from confsvc.engine.kick import kick_in_lane
 from confsvc.engine.media import check_media, media_uris
+from confsvc.engine.terminate import terminate
 from confsvc.events import bus
 from confsvc.outbound import UrlNotAllowed
 
@@ -64,17 +66,6 @@ async def admitted(core: EngineCore, conf: Conference, call: Conferencecall) -> 
         await pin.start(core, call)
     else:
         await enter_room(core, conf, call, Role.PARTICIPANT)
-
-
-async def enter_room(core: EngineCore, conf: Conference, call: Conferencecall, role: Role) -> None:
-    live = core.rooms.live_calls(conf.id)
-    muted, held = initial_mute(conf.options, role, moderator_present(live, excluding=call.id))
-    unchanged = role is call.role and not call.pin_entry and muted == call.muted and not held
-    if not unchanged:
-        call, effects = call.entering(role, muted, held, core.now())
-        await member.carry_out(core, effects, strict=False, call=call)  # muted before in
-        await core.save(None, call)
-    await core.ari.add_channel(conf.id, call.reference_id, absorb_dtmf=True)
 
 
 async def on_joined(core: EngineCore, conference_id: str, call: Conferencecall) -> None:
@@ -105,7 +96,7 @@ async def time_limit_reached(core: EngineCore, call_id: str) -> None:
     call = await core.conferencecall(call_id)
     if call is not None and call.is_kickable:
         log.info("time limit reached: caller removed", call=call_id)
-        await core.kick_inside_lane(call_id, strict=False)
+        await kick_in_lane(core, call_id, strict=False)
 
 
 async def after_leave(core: EngineCore, call: Conferencecall) -> None:
@@ -127,8 +118,6 @@ async def after_leave(core: EngineCore, call: Conferencecall) -> None:
         if conf.conferencecall_ids:
             await _play_to_room(core, conf.id, opts.exit_sound, "exit")
     if ends_after_leave(conf, call):
-        from confsvc.engine.commands import terminate
-
         log.info("conference ends with this leave", conference=conf.id, call=call.id)
         await terminate(core, conf)
         return

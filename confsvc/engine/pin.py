@@ -3,7 +3,7 @@
 The caller is admitted (conferencecall `joining`, pin_entry), answered and kept in
 Stasis outside the bridge. "conf-getpin" is played; each ChannelDtmfReceived is routed
 to the conference's lane (dtmf.py -> digit()); `#` or a pause submits. The right PIN
-moves the caller into the room with its role (moderation.enter_room); a wrong one plays
+moves the caller into the room with its role (entry.enter_room); a wrong one plays
 "conf-invalidpin" and asks again; the third wrong one plays it and hangs up."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from confsvc.ari import AriError, AriNotFound
 from confsvc.domain import Conference, Conferencecall
 from confsvc.domain.moderation import NO_INPUT_SECONDS, PinAccepted, PinEntry
 from confsvc.engine.core import EngineCore
+from confsvc.engine.entry import enter_room
 
 log = structlog.get_logger(__name__)
 
@@ -80,8 +81,6 @@ async def timed_out(core: EngineCore, call_id: str) -> None:
 
 
 async def submit(core: EngineCore, call_id: str) -> None:
-    from confsvc.engine import moderation
-
     call = await core.conferencecall(call_id)
     entry = core.members.pins.get(call_id)
     if call is None or entry is None or not call.pin_entry or not call.is_kickable:
@@ -95,7 +94,7 @@ async def submit(core: EngineCore, call_id: str) -> None:
         core.members.pins.pop(call_id, None)
         await _stop_prompt(core, call_id)
         log.info("pin accepted", call=call_id, role=outcome.role.value, conference=conf.id)
-        await moderation.enter_room(core, conf, call, outcome.role)
+        await enter_room(core, conf, call, outcome.role)
         return
     log.info("wrong pin", call=call_id, failures=outcome.failures, conference=conf.id)
     if outcome.final:

@@ -9,7 +9,13 @@ import contextlib
 import structlog
 
 from confsvc.ari import AriConflict, AriError, Bridge, Channel
-from confsvc.domain import Conference, ConferencecallStatus, ConferenceStatus, create_conferencecall
+from confsvc.domain import (
+    Conference,
+    ConferencecallStatus,
+    ConferenceStatus,
+    create_conferencecall,
+    timeout_deadline,
+)
 from confsvc.engine import admission, join, leave, moderation, record
 from confsvc.engine.core import EngineCore
 
@@ -119,7 +125,5 @@ async def reconcile_conference(
         await core.save(conf)
         await core.apply(effects)
     else:
-        from confsvc.domain import timeout_deadline
-
         core.timers.arm(conf.id, timeout_deadline(conf))
     await moderation.reconciled(core, conference_id)  # time limits, wait sound

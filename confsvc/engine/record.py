@@ -48,9 +48,9 @@ from confsvc.domain.recording import (
     validate_max_duration,
 )
 from confsvc.engine import audio, record_end
-from confsvc.engine.commands import owned_conference
 from confsvc.engine.core import EngineCore
 from confsvc.engine.errors import AsteriskUnavailable, NotFound
+from confsvc.engine.lookup import owned_conference
 from confsvc.engine.record_end import LIVE_STATES, finalize
 from confsvc.store.base import Store
 

@@ -1,0 +1,22 @@
+"""A caller whose role is known enters the room: muted on entry when the options say so
+(start_muted, waiting for a moderator), then into the bridge with absorbDTMF (its digits
+reach us, not the others). From the admission (no PIN) or an accepted PIN (pin.py)."""
+
+from __future__ import annotations
+
+from confsvc.domain import Conference, Conferencecall
+from confsvc.domain.moderation import initial_mute, moderator_present
+from confsvc.domain.options import Role
+from confsvc.engine import member
+from confsvc.engine.core import EngineCore
+
+
+async def enter_room(core: EngineCore, conf: Conference, call: Conferencecall, role: Role) -> None:
+    live = core.rooms.live_calls(conf.id)
+    muted, held = initial_mute(conf.options, role, moderator_present(live, excluding=call.id))
+    unchanged = role is call.role and not call.pin_entry and muted == call.muted and not held
+    if not unchanged:
+        call, effects = call.entering(role, muted, held, core.now())
+        await member.carry_out(core, effects, strict=False, call=call)  # muted before in
+        await core.save(None, call)
+    await core.ari.add_channel(conf.id, call.reference_id, absorb_dtmf=True)
