@@ -14,6 +14,7 @@ from confsvc.api import create_app
 from confsvc.ari import AriClient, EventStream
 from confsvc.config import Settings
 from confsvc.engine import Engine
+from confsvc.events import wiring as events_wiring
 from confsvc.events.outbox import Outbox
 from confsvc.events.ws import Hub
 from confsvc.outbound import OutboundPolicy
@@ -44,7 +45,9 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
     closers.append(ari.close)
     # One outbound URL policy for every URL we or Asterisk fetch (confsvc/outbound).
     outbound = OutboundPolicy.from_settings(settings)
-    engine = Engine(settings, store, ari, outbound=outbound)
+    # Every save journalled into events + deliveries; the bus for non-state events.
+    bus = events_wiring.connect(store, settings)
+    engine = Engine(settings, store, ari, bus=bus, outbound=outbound)
     closers.append(engine.close)
     # Events are handled one at a time in arrival order; after every (re)connect the
     # engine reconciles with Asterisk before that connection's events are handed over.

@@ -20,7 +20,7 @@ from confsvc.engine.member_state import MemberState
 from confsvc.engine.rooms import Rooms
 from confsvc.engine.timers import Timers
 from confsvc.engine.writer import Writer
-from confsvc.events import journal as events_journal
+from confsvc.events.bus import Bus
 from confsvc.outbound import OutboundPolicy
 from confsvc.store.base import UNKNOWN, Store
 
@@ -57,9 +57,13 @@ class EngineCore:
         ari: AriClient,
         *,
         wiring: Wiring,
+        bus: Bus,
         outbound: OutboundPolicy | None = None,
     ) -> None:
         self.wiring = wiring
+        # Events that are not state changes (DTMF, a failing wait sound); state changes
+        # are journalled by the store itself (events/wiring.py).
+        self.bus = bus
         self.settings = settings
         self.store = store
         self.ari = ari
@@ -88,8 +92,6 @@ class EngineCore:
         self.members = MemberState(self)
         # Dial-out calls in memory: their lanes, hangup causes (engine/dialout.py).
         self.dialouts = DialoutState()
-        # Every save now stores its events in the same transaction (confsvc/events).
-        self.journal = events_journal.attach(store, settings)
 
     def now(self) -> datetime:
         return utcnow()

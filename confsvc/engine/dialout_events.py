@@ -155,7 +155,9 @@ async def finish(
         return call
     async with core.store.transaction():
         await core.store.save_call(ended)
-        event = await core.journal.emit(core.store, EVENT_ENDED, ended.customer_id, ended.to_json())
+        event = await core.bus.journal.emit(
+            core.store, EVENT_ENDED, ended.customer_id, ended.to_json()
+        )
         delivery = notify_delivery(event, ended)
         if delivery is not None:
             await core.store.add_delivery(delivery)

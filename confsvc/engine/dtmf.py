@@ -20,7 +20,6 @@ from confsvc.domain.moderation import DigitBuffer
 from confsvc.engine import pin
 from confsvc.engine.core import EngineCore
 from confsvc.engine.kick import kick_in_lane
-from confsvc.events import bus
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +48,9 @@ async def received(core: EngineCore, channel_id: str, digit: str) -> None:
     if matched is not None:
         log.info("digits matched", call=call.id, conference=conf.id, digits=matched)
         # Not a state change (nothing stored): published directly.
-        bus.emit("conferencecall_digits", call.customer_id, {**call.to_json(), "digits": matched})
+        core.bus.emit(
+            "conferencecall_digits", call.customer_id, {**call.to_json(), "digits": matched}
+        )
     if opts.relay_dtmf:
         for other in core.rooms.live_calls(conf.id):
             if other.id == call.id or other.status is not ConferencecallStatus.JOINED:

@@ -25,7 +25,7 @@ from confsvc.engine import (
     terminate,
 )
 from confsvc.engine.core import EngineCore, Wiring
-from confsvc.events import bus
+from confsvc.events.bus import Bus
 from confsvc.outbound import OutboundPolicy
 from confsvc.store.base import Store
 
@@ -52,9 +52,10 @@ class Engine(EngineCore):
         store: Store,
         ari: AriClient,
         *,
+        bus: Bus,
         outbound: OutboundPolicy | None = None,
     ) -> None:
-        super().__init__(settings, store, ari, wiring=WIRING, outbound=outbound)
+        super().__init__(settings, store, ari, wiring=WIRING, bus=bus, outbound=outbound)
 
     async def handle_event(self, event: Event) -> None:
         """EventStream handler: called once per ARI event, in arrival order."""
@@ -89,8 +90,7 @@ class Engine(EngineCore):
         await asyncio.gather(*self.background, return_exceptions=True)
         await self.lanes.close()
         await self.writer.close()
-        await bus.flush()  # emitted events not stored yet
-        bus.unbind(self.store)
+        await self.bus.flush()  # emitted events not stored yet
 
     # --- commands (the API) --------------------------------------------------------
 

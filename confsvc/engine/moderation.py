@@ -39,7 +39,6 @@ from confsvc.engine.entry import enter_room
 from confsvc.engine.kick import kick_in_lane
 from confsvc.engine.media import check_media, media_uris
 from confsvc.engine.terminate import terminate
-from confsvc.events import bus
 from confsvc.outbound import UrlNotAllowed
 
 log = structlog.get_logger(__name__)
@@ -260,7 +259,7 @@ async def _report_wait_failed(
     conf = await core.conference(conference_id)
     if conf is not None:
         data = conf.to_json(core.settings.dial_host)
-        bus.emit(
+        core.bus.emit(
             "conference_wait_sound_failed",
             conf.customer_id,
             {**data, "sound": sound, "playback_state": state},

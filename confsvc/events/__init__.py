@@ -1,7 +1,4 @@
 """The event stream: every state change's events are stored with it (journal.py, derive.py);
 the outbox (outbox.py) delivers them to webhooks, notify_urls and Plivo-style callbacks;
-the hub (ws.py) fans them out over WebSockets. `emit` publishes non-state events."""
-
-from confsvc.events.bus import emit
-
-__all__ = ["emit"]
+the hub (ws.py) fans them out over WebSockets; the bus (bus.py) publishes non-state events.
+wiring.py connects them to a store."""

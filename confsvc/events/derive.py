@@ -24,7 +24,7 @@ CONFERENCE_TYPES = (
     "conference_created",
     "conference_updated",
     "conference_deleted",
-    # Not a state change: published through confsvc.events.bus.emit (a wait sound URL
+    # Not a state change: published through the Bus (events/bus.py) (a wait sound URL
     # that fails to play; reported once, engine/moderation.py).
     "conference_wait_sound_failed",
 )
@@ -38,7 +38,7 @@ CONFERENCECALL_TYPES = (
     "conferencecall_talking_started",
     "conferencecall_talking_stopped",
     "conferencecall_updated",
-    # Not a state change: published through confsvc.events.bus.emit (DTMF).
+    # Not a state change: published through the Bus (events/bus.py) (DTMF).
     "conferencecall_digits",
 )
 RECORDING_TYPES = ("recording_started", "recording_finished")

@@ -1,7 +1,7 @@
 """The journal: turns state changes (and emitted non-state events) into stored events and
 their outbox rows, inside the transaction of the change.
 
-`attach(store, settings)` (the engine does it) sets `store.journal`; from then on every
+`events.wiring.connect(store, settings)` (server.py) sets `store.journal`; from then on every
 save of a conference, conferencecall or recording goes: read the stored version, write,
 `Journal.changed(store, old, new)` -> derive() -> append each event -> plan() its
 deliveries -> add them. One transaction: a failing save leaves neither change nor event.
@@ -18,7 +18,6 @@ import structlog
 from confsvc.config import Settings
 from confsvc.domain import Conference, Conferencecall, Recording, new_id
 from confsvc.domain import now as utcnow
-from confsvc.events import bus
 from confsvc.events.derive import Resource, derive
 from confsvc.events.model import Delivery, Event, Webhook
 from confsvc.events.routing import plan
@@ -157,11 +156,3 @@ def _log(event: Event) -> None:
         log.debug("event data", event_id=event.id, data=event.data)
     except Exception:  # pragma: no cover - a broken log sink
         pass
-
-
-def attach(store: Any, settings: Settings) -> Journal:
-    """Make the store journal every state change, and route bus.emit() into it."""
-    journal = Journal(settings)
-    store.journal = journal
-    bus.bind(journal, store)
-    return journal

@@ -49,6 +49,7 @@ from confsvc.ari import (
 )
 from confsvc.config import Settings
 from confsvc.engine import Engine
+from confsvc.events import wiring as events_wiring
 from confsvc.store.sqlite import SqliteStore
 from tests.support.outbound import offline_policy
 
@@ -447,7 +448,8 @@ async def api_harness(
     ari = FakeAri()
     async with SqliteStore(tmp_path / "api.sqlite3") as store:
         outbound = offline_policy(settings)
-        engine = Engine(settings, store, ari, outbound=outbound)  # type: ignore[arg-type]
+        bus = events_wiring.connect(store, settings)
+        engine = Engine(settings, store, ari, bus=bus, outbound=outbound)  # type: ignore[arg-type]
         ari.engine = engine
         app = create_app(settings, store, engine, health=health)
         client = TestClient(TestServer(app, host="127.0.0.1"))
@@ -661,8 +663,12 @@ class EngineHarness:
         await self.engine.settle()
         await self.engine.close()
         self.engine = Engine(
-            self.settings, self.store, self.ari, outbound=offline_policy(self.settings)
-        )  # type: ignore[arg-type]
+            self.settings,
+            self.store,
+            self.ari,  # type: ignore[arg-type]
+            bus=events_wiring.connect(self.store, self.settings),
+            outbound=offline_policy(self.settings),
+        )
         self.ari.engine = self.engine
         return self.engine
 
@@ -682,7 +688,10 @@ async def engine_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Engin
     )
     ari = ScriptedAri()
     async with SqliteStore(tmp_path / "engine.sqlite3") as store:
-        engine = Engine(config, store, ari, outbound=offline_policy(config))  # type: ignore[arg-type]
+        bus = events_wiring.connect(store, config)
+        engine = Engine(  # type: ignore[arg-type]
+            config, store, ari, bus=bus, outbound=offline_policy(config)
+        )
         ari.engine = engine
         harness = EngineHarness(engine, store, ari, config)
         try:

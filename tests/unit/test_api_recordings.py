@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 from confsvc.api import schemas
 from confsvc.ari import LiveRecording
 from confsvc.engine import Engine, audio, record
+from confsvc.events import wiring as events_wiring
 from tests.support.fake_ari import ApiHarness, api_harness, tone_wav
 
 CONF = "/v1/conferences"
@@ -499,7 +500,8 @@ async def restarted(api: ApiHarness) -> Engine:
     """A new engine on the same store and Asterisk, reconciled as after a restart."""
     await api.engine.settle()
     await api.engine.close()
-    engine = Engine(api.settings, api.store, api.ari)  # type: ignore[arg-type]
+    bus = events_wiring.connect(api.store, api.settings)
+    engine = Engine(api.settings, api.store, api.ari, bus=bus)  # type: ignore[arg-type]
     api.ari.engine = engine
     await engine.on_connect()
     return engine

@@ -18,7 +18,7 @@ from aiohttp.test_utils import TestServer
 
 from confsvc.config import Settings
 from confsvc.domain import now
-from confsvc.events import journal as journal_mod
+from confsvc.events import wiring as events_wiring
 from confsvc.events.model import CANCELLED, DELIVERED, FAILED, PENDING, Webhook
 from confsvc.events.outbox import Outbox, backoff
 from confsvc.events.signing import SIGNATURE_HEADER, verify
@@ -75,7 +75,7 @@ class Receiver:
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
     async with SqliteStore(tmp_path / "outbox.sqlite3") as s:
-        journal_mod.attach(s, settings())
+        events_wiring.connect(s, settings())
         yield s
 
 
@@ -183,7 +183,7 @@ async def test_at_least_once_a_crash_after_sending_sends_again(
 async def test_pending_rows_survive_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "restart.sqlite3"
     async with SqliteStore(path) as s:
-        journal_mod.attach(s, settings())
+        events_wiring.connect(s, settings())
         await subscribe(s)
         await fire(s, "conf-1", 3)
         rx = Receiver(all_down=True)

@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from aiohttp import ClientWebSocketResponse, WSMsgType
 
-from confsvc.events import bus
 from tests.support.fake_ari import ApiHarness, api_harness
 
 
@@ -142,7 +141,9 @@ async def test_another_tenant_sees_nothing(api: ApiHarness) -> None:
     reply = await subscribe(theirs, f"conference:{conf['id']}")
     assert reply["type"] == "error" and reply["error"] == "conference_not_found"
     await api.dial_in("private")
-    await bus.emit("conferencecall_digits", "cust-a", {"id": "x", "conference_id": conf["id"]})
+    await api.engine.bus.emit(
+        "conferencecall_digits", "cust-a", {"id": "x", "conference_id": conf["id"]}
+    )
     await nothing_more(theirs)
     await theirs.close()
     replay = await connect(api, token="tok-b", since="0")
@@ -191,7 +192,7 @@ async def test_a_client_that_falls_behind_is_told_and_dropped(tmp_path: Path) ->
         async with api.store.transaction():  # ten events in one commit: one burst
             for i in range(10):
                 data = {"id": f"x{i}", "conference_id": conf["id"]}
-                await bus.emit("conferencecall_digits", "cust-a", data)
+                await api.engine.bus.emit("conferencecall_digits", "cust-a", data)
         error = None
         for _ in range(12):
             msg = await ws.receive(timeout=2)

@@ -13,7 +13,6 @@ from confsvc.ari import AriUnavailable
 from confsvc.domain import ConferencecallStatus, ConferenceStatus, InvalidTransition
 from confsvc.engine import AsteriskUnavailable, NotFound
 from confsvc.engine.media import URL_PAD_TO, media_uris
-from confsvc.events import bus
 from tests.support.fake_ari import EngineHarness, engine_harness, eventually
 
 C = ConferencecallStatus
@@ -158,7 +157,9 @@ async def test_star_digits_match_and_relay(
     h: EngineHarness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     emitted: list[tuple[str, str, dict[str, Any]]] = []
-    monkeypatch.setattr(bus, "emit", lambda kind, cust, data: emitted.append((kind, cust, data)))
+    monkeypatch.setattr(
+        h.engine.bus, "emit", lambda kind, cust, data: emitted.append((kind, cust, data))
+    )
     options = {"hangup_on_star": True, "digits_match": "123,#9", "relay_dtmf": True}
     await h.create(room="r1", options=options)
     assert h.ari.called("create_bridge")[-1][1]["type"] == "mixing,dtmf_events"

@@ -20,7 +20,7 @@ from structlog.testing import capture_logs
 
 from confsvc.config import Settings
 from confsvc.domain import now
-from confsvc.events import journal as journal_mod
+from confsvc.events import wiring as events_wiring
 from confsvc.events.model import DELIVERED, FAILED, PENDING, Webhook
 from confsvc.events.outbox import Outbox
 from confsvc.store.sqlite import SqliteStore
@@ -42,7 +42,7 @@ async def listener() -> AsyncIterator[Listener]:
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
     async with SqliteStore(tmp_path / "outbound.sqlite3") as s:
-        journal_mod.attach(s, Settings())
+        events_wiring.connect(s, Settings())
         yield s
 
 

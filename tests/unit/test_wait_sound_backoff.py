@@ -13,7 +13,6 @@ import pytest
 from structlog.testing import capture_logs
 
 from confsvc.engine import moderation
-from confsvc.events import bus
 from tests.support.fake_ari import EngineHarness, engine_harness, eventually
 
 URL = "http://h/hold.wav"
@@ -28,9 +27,11 @@ async def h(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[En
 
 
 @pytest.fixture
-def emitted(monkeypatch: pytest.MonkeyPatch) -> Emitted:
+def emitted(h: EngineHarness, monkeypatch: pytest.MonkeyPatch) -> Emitted:
     out: Emitted = []
-    monkeypatch.setattr(bus, "emit", lambda kind, cust, data: out.append((kind, cust, data)))
+    monkeypatch.setattr(
+        h.engine.bus, "emit", lambda kind, cust, data: out.append((kind, cust, data))
+    )
     return out
 
 
