@@ -11,17 +11,24 @@ import structlog
 def configure(level: str = "INFO", fmt: str = "console") -> None:
     lvl = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     logging.basicConfig(stream=sys.stderr, level=lvl, format="%(message)s")
-    renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer()
+    # JSON lines carry the traceback as text in "exception" (without format_exc_info the
+    # renderer writes only `"exc_info": true` and the traceback is lost). The console prints a
+    # plain traceback whether or not `rich` happens to be installed (rich would add locals).
+    renderers: list[structlog.types.Processor] = (
+        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty())
+        else [
+            structlog.dev.ConsoleRenderer(
+                colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+            )
+        ]
     )
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso"),
-            renderer,
+            *renderers,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),

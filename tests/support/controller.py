@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.support.output_gate import gate_report
 from tests.support.runtime import Runtime
 
 TOKENS = {"tenant-a-token": "tenant-a", "tenant-b-token": "tenant-b"}
@@ -125,7 +126,8 @@ class Controller:
 async def running_controller(
     runtime: Runtime, workdir: Path, **settings: str
 ) -> AsyncIterator[Controller]:
-    """A started controller, stopped afterwards; one that cannot start FAILS the test."""
+    """A started controller, stopped afterwards; one that cannot start FAILS the test, and
+    so does one whose output shows an unhandled exception (tests/support/output_gate.py)."""
     ctl = Controller(runtime, workdir, **settings)
     try:
         await ctl.start()
@@ -134,5 +136,11 @@ async def running_controller(
         pytest.fail(f"could not start the controller: {exc}", pytrace=False)
     try:
         yield ctl
-    finally:
+    except BaseException as exc:  # the test failed already: the tracebacks go with its error
         await ctl.stop()
+        if report := gate_report(ctl.log):
+            exc.add_note(report)
+        raise
+    await ctl.stop()
+    if report := gate_report(ctl.log):
+        pytest.fail(report, pytrace=False)
