@@ -24,6 +24,8 @@ _PATH_PARAM_RE = re.compile(r"\{([^}/]+)\}")
 STATUS_TEXT: dict[int, str] = {
     200: "OK",
     201: "Created",
+    202: "Accepted (Plivo routes with callback_url: the result is sent there)",
+    204: "Done; no body",
     400: "Malformed request (bad JSON, body not an object, bad query parameter): bad_request",
     401: "Missing or invalid token: unauthorized",
     403: "Not allowed for this account: error_dest_not_allowed (dial-out)",
@@ -53,13 +55,20 @@ class Route:
     response: type[BaseModel] | None  # None: any JSON object
     status: int = 200
     request: type[BaseModel] | None = None
+    request_optional: bool = False  # the body may be left out (not just `{}`)
     query: tuple[QueryParam, ...] = ()
     errors: tuple[int, ...] = ()
     public: bool = False  # served without a token
     tags: tuple[str, ...] = field(default=())
     # A binary success response (e.g. audio/wav) instead of the JSON `response` model.
     media_types: tuple[str, ...] = ()
+    # Other success answers, e.g. Plivo's 202 when the work runs asynchronously; one with
+    # the same status as `status` is documented as either body (anyOf).
+    also: tuple[tuple[int, type[BaseModel]], ...] = ()
 
+
+# A path parameter is one non-empty path segment.
+PATH_SEGMENT: dict[str, Any] = {"type": "string", "minLength": 1}
 
 PAGING_QUERY = (
     QueryParam("page_size", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
@@ -77,7 +86,7 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.tags:
         op["tags"] = list(route.tags)
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": PATH_SEGMENT}
         for name in _PATH_PARAM_RE.findall(route.path)
     ]
     for q in route.query:
@@ -89,15 +98,24 @@ def _operation(route: Route) -> dict[str, Any]:
     if params:
         op["parameters"] = params
     if route.request is not None:
-        op["requestBody"] = {"required": True, "content": _content(route.request)}
-    content = (
-        {mt: {"schema": {"type": "string", "format": "binary"}} for mt in route.media_types}
-        if route.media_types
-        else _content(route.response)
-    )
-    responses: dict[str, Any] = {
-        str(route.status): {"description": STATUS_TEXT.get(route.status, "OK"), "content": content}
-    }
+        op["requestBody"] = {
+            "required": not route.request_optional,
+            "content": _content(route.request),
+        }
+    success: dict[str, Any] = {"description": STATUS_TEXT.get(route.status, "OK")}
+    if route.media_types:
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        success["content"] = {mt: binary for mt in route.media_types}
+    elif route.status != 204:  # 204 No Content has no body to describe
+        success["content"] = _content(route.response)
+    responses: dict[str, Any] = {str(route.status): success}
+    for status, model in route.also:
+        other = responses.setdefault(str(status), {"description": STATUS_TEXT[status]})
+        body = _content(model)["application/json"]
+        if "content" in other:
+            first = other["content"]["application/json"]["schema"]
+            body = {"schema": {"anyOf": [first, body["schema"]]}}
+        other["content"] = {"application/json": body}
     codes = set(route.errors) | {500}
     if not route.public:  # every authenticated route refuses unknown query parameters
         codes |= {400, 401}

@@ -81,17 +81,18 @@ class PlivoRoutes:
         ) -> Route:
             kw.setdefault("errors", (404, 409, 422, 503))
             return Route(
-                method, path, handler, op, summary, response, query=ASYNC_QUERY, tags=TAGS, **kw
-            )
+                method, path, handler, op, summary, response, query=ASYNC_QUERY, tags=TAGS,
+                also=((202, ms.PlivoAsync),), **kw,
+            )  # fmt: skip
 
         result = ms.PlivoMemberResult
         return [
             r("GET", ROOT, self.list, "plivoListConferences", "Live conferences (names)",
-              ms.PlivoConferenceList, errors=(404,)),
+              ms.PlivoConferenceList, errors=(404, 422)),
             r("DELETE", ROOT, self.hangup_all, "plivoHangupAll", "End every conference",
               None, status=204),
             r("GET", NAMED, self.details, "plivoGetConference", "A conference and its members",
-              ms.PlivoConference, errors=(404,)),
+              ms.PlivoConference, errors=(404, 422)),
             r("DELETE", NAMED, self.hangup, "plivoHangupConference", "End a conference",
               None, status=204),
             r("DELETE", MEMBER, self.member_hangup, "plivoHangupMember", "Hang members up",
@@ -141,11 +142,11 @@ class PlivoRoutes:
     async def _answer(self, params: dict[str, Any], work: Work) -> web.Response:
         api_id = new_id()
         url = params.get("callback_url")
+        method = str(params.get("callback_method", "POST")).upper()
+        if method not in ("POST", "GET"):  # refused with or without a callback_url
+            raise ApiError.invalid_field("callback_method", "must be POST or GET")
         if url:
             validate_url(url, "callback_url")
-            method = str(params.get("callback_method") or "POST").upper()
-            if method not in ("POST", "GET"):
-                raise ApiError.invalid_field("callback_method", "must be POST or GET")
             task = asyncio.get_running_loop().create_task(
                 self._run_async(api_id, url, method, work)
             )

@@ -48,6 +48,7 @@ class RecordingRoutes:
                 "time, only while progressing); the body may be empty",
                 schemas.Conference,
                 request=RecordingStart,
+                request_optional=True,
                 errors=(404, 409, 503),
                 tags=CONF_TAGS,
             ),

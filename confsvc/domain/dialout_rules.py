@@ -157,9 +157,11 @@ def parse_request(body: dict[str, Any]) -> DialoutRequest:
     for key in body:
         if key not in FIELDS:
             raise malformed(f"unknown parameter {key!r}", key)
-    if "dest" in body and "destinations" in body:
+    # null is "not given" (the OpenAPI document allows it for both)
+    given = [k for k in ("dest", "destinations") if body.get(k) is not None]
+    if len(given) == 2:
         raise malformed("give dest or destinations, not both", "destinations")
-    field = "destinations" if "destinations" in body else "dest"
+    field = given[0] if given else "dest"
     return DialoutRequest(
         destinations=validate_destinations(body.get(field), field),
         room=validate_dial_room(body.get("room")),
