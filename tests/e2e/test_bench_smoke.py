@@ -15,6 +15,7 @@ from pathlib import Path
 from bench import report
 from bench.instance import loadgen_ports
 from bench.run import SMOKE, RunConfig, run_bench
+from tests.support.output_gate import gate_report
 from tests.support.runtime import Runtime
 
 
@@ -73,3 +74,5 @@ async def test_bench_harness_runs_both_paths(runtime: Runtime, tmp_path: Path) -
     md = report.render(run)
     assert "| smoke | ARI (confsvc) |" in md and "| smoke | ConfBridge |" in md
     json.dumps(run)  # the results file is plain JSON
+    # The traceback gate, as for the controllers tests start themselves.
+    assert not (found := gate_report(cfg.workdir / "ctl" / "controller.log")), found

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -46,6 +47,13 @@ class Controller:
         self.log = workdir / "controller.log"
 
     async def start(self, timeout: float = 20) -> None:
+        # Another server on the port would answer the health check in our controller's place.
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError as exc:
+                raise RuntimeError(f"HTTP port {self.port} is taken: {exc}") from None
         self.workdir.mkdir(parents=True, exist_ok=True)
         logf = self.log.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
