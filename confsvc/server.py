@@ -72,7 +72,11 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     closers.append(runner.cleanup)
-    await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    try:
+        await web.TCPSite(runner, settings.http_host, settings.http_port).start()
+    except OSError as exc:  # port taken, address not ours: say which, no traceback
+        log.error("cannot listen", host=settings.http_host, port=settings.http_port, error=str(exc))
+        raise SystemExit(1) from None
     log.info("http listening", url=f"http://{settings.http_host}:{settings.http_port}/v1")
     await stream.start()
     closers.append(stream.stop)

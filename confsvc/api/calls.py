@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from confsvc.api.auth import customer_of
 from confsvc.api.bodies import json_object
@@ -39,6 +39,8 @@ class CallsCreate(BaseModel):
     """What POST /v1/calls takes (documentation: the rules and their error codes are the
     domain's, domain/dialout_rules.py). `dest` (the seed's name) and `destinations` are
     one parameter: a list, or a comma separated string."""
+
+    model_config = ConfigDict(extra="forbid")  # unknown parameters: error_malformed_params
 
     dest: list[str] | str | None = Field(
         default=None,

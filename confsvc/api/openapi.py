@@ -25,6 +25,8 @@ _PATH_PARAM_RE = re.compile(r"\{([^}/]+)\}")
 STATUS_TEXT: dict[int, str] = {
     200: "OK",
     201: "Created",
+    202: "Accepted (Plivo routes with callback_url: the result is sent there)",
+    204: "Done; no body",
     400: "Malformed request (bad JSON, body not an object, bad query parameter): bad_request",
     401: "Missing or invalid token: unauthorized",
     403: "Not allowed for this account: error_dest_not_allowed (dial-out)",
@@ -67,7 +69,13 @@ class Route:
     tags: tuple[str, ...] = field(default=())
     # A binary success response (e.g. audio/wav) instead of the JSON `response` model.
     media_types: tuple[str, ...] = ()
+    # Other success answers, e.g. Plivo's 202 when the work runs asynchronously; one with
+    # the same status as `status` is documented as either body (anyOf).
+    also: tuple[tuple[int, type[BaseModel]], ...] = ()
 
+
+# A path parameter is one non-empty path segment.
+PATH_SEGMENT: dict[str, Any] = {"type": "string", "minLength": 1}
 
 PAGING_QUERY = (
     QueryParam("page_size", {"type": "integer", "minimum": 1, "maximum": 100, "default": 50}),
@@ -87,7 +95,7 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.tags:
         op["tags"] = list(route.tags)
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": PATH_SEGMENT}
         for name in _PATH_PARAM_RE.findall(route.path)
     ]
     for q in route.query:
@@ -104,14 +112,20 @@ def _operation(route: Route) -> dict[str, Any]:
             "required": route.request_required,
             "content": _content(route.request, types),
         }
-    content = (
-        {mt: {"schema": {"type": "string", "format": "binary"}} for mt in route.media_types}
-        if route.media_types
-        else _content(route.response)
-    )
-    responses: dict[str, Any] = {
-        str(route.status): {"description": STATUS_TEXT.get(route.status, "OK"), "content": content}
-    }
+    success: dict[str, Any] = {"description": STATUS_TEXT.get(route.status, "OK")}
+    if route.media_types:
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        success["content"] = {mt: binary for mt in route.media_types}
+    elif route.status != 204:  # 204 No Content has no body to describe
+        success["content"] = _content(route.response)
+    responses: dict[str, Any] = {str(route.status): success}
+    for status, model in route.also:
+        other = responses.setdefault(str(status), {"description": STATUS_TEXT[status]})
+        body = _content(model)["application/json"]
+        if "content" in other:
+            first = other["content"]["application/json"]["schema"]
+            body = {"schema": {"anyOf": [first, body["schema"]]}}
+        other["content"] = {"application/json": body}
     codes = set(route.errors) | {500}
     if not route.public:  # every authenticated route refuses unknown query parameters
         codes |= {400, 401}

@@ -90,8 +90,9 @@ class PlivoRoutes:
                 kw.setdefault("request_required", False)
                 kw["forms"] = True
             return Route(
-                method, path, handler, op, summary, response, query=ASYNC_QUERY, tags=TAGS, **kw
-            )
+                method, path, handler, op, summary, response, query=ASYNC_QUERY, tags=TAGS,
+                also=((202, ms.PlivoAsync),), **kw,
+            )  # fmt: skip
 
         result = ms.PlivoMemberResult
         return [
@@ -147,11 +148,11 @@ class PlivoRoutes:
     async def _answer(self, params: dict[str, Any], work: Work) -> web.Response:
         api_id = new_id()
         url = params.get("callback_url")
+        method = str(params.get("callback_method", "POST")).upper()
+        if method not in ("POST", "GET"):  # refused with or without a callback_url
+            raise ApiError.invalid_field("callback_method", "must be POST or GET")
         if url:
             validate_url(url, "callback_url")
-            method = str(params.get("callback_method") or "POST").upper()
-            if method not in ("POST", "GET"):
-                raise ApiError.invalid_field("callback_method", "must be POST or GET")
             await self.engine.outbound.check("callback_url", url)  # 422 url_not_allowed
             task = asyncio.get_running_loop().create_task(
                 self._run_async(api_id, url, method, work)

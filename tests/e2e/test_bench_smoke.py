@@ -19,6 +19,7 @@ from bench import report
 from bench.instance import loadgen_ports
 from bench.plan import RECEIVER_OFFSET, SMOKE, SMOKE_BACKLOG, RunConfig
 from bench.run import run_bench
+from tests.support.output_gate import gate_report
 from tests.support.runtime import Runtime
 
 
@@ -115,3 +116,5 @@ async def test_bench_harness_runs_both_paths(runtime: Runtime, tmp_path: Path) -
     assert "| smoke events | ARI (confsvc) |" in md and "event → webhook" in md
     assert "Webhook backlog:" in md and "Before → after" in md
     json.dumps(run)  # the results file is plain JSON
+    # The traceback gate, as for the controllers tests start themselves.
+    assert not (found := gate_report(cfg.workdir / "ctl" / "controller.log")), found

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from tests.support.output_gate import gate_report
 from tests.support.runtime import Runtime
 
 TOKENS = {"tenant-a-token": "tenant-a", "tenant-b-token": "tenant-b"}
@@ -47,6 +49,13 @@ class Controller:
         self.log = workdir / "controller.log"
 
     async def start(self, timeout: float = 20) -> None:
+        # Another server on the port would answer the health check in our controller's place.
+        with socket.socket() as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
+            try:
+                probe.bind(("127.0.0.1", self.port))
+            except OSError as exc:
+                raise RuntimeError(f"HTTP port {self.port} is taken: {exc}") from None
         self.workdir.mkdir(parents=True, exist_ok=True)
         logf = self.log.open("ab")
         self.proc = await asyncio.create_subprocess_exec(
@@ -127,7 +136,8 @@ class Controller:
 async def running_controller(
     runtime: Runtime, workdir: Path, **settings: str
 ) -> AsyncIterator[Controller]:
-    """A started controller, stopped afterwards; one that cannot start FAILS the test."""
+    """A started controller, stopped afterwards; one that cannot start FAILS the test, and
+    so does one whose output shows an unhandled exception (tests/support/output_gate.py)."""
     ctl = Controller(runtime, workdir, **settings)
     try:
         await ctl.start()
@@ -136,5 +146,11 @@ async def running_controller(
         pytest.fail(f"could not start the controller: {exc}", pytrace=False)
     try:
         yield ctl
-    finally:
+    except BaseException as exc:  # the test failed already: the tracebacks go with its error
         await ctl.stop()
+        if report := gate_report(ctl.log):
+            exc.add_note(report)
+        raise
+    await ctl.stop()
+    if report := gate_report(ctl.log):
+        pytest.fail(report, pytrace=False)

@@ -392,7 +392,7 @@ async def test_openapi_operations_document_their_responses(api: ApiHarness) -> N
         "name": "id",
         "in": "path",
         "required": True,
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "minLength": 1},  # one non-empty path segment
     }
     listed = {p["name"] for p in ops["/v1/conferencecalls"]["get"]["parameters"]}
     assert listed == {"page_size", "page_token", "status", "conference_id"}

@@ -114,6 +114,13 @@ def test_malformed_params_are_400(body: dict[str, Any]) -> None:
     assert (err.code, err.http_status) == ("error_malformed_params", 400)
 
 
+def test_null_is_not_given() -> None:
+    """The OpenAPI document allows null for both: found by schemathesis (issue 11)."""
+    assert parse_request({"dest": None, "destinations": [A]}).destinations == (A,)
+    assert parse_request({"dest": A, "destinations": None}).destinations == (A,)
+    assert refused({"dest": None, "destinations": None}).code == "error_dest_param_missing"
+
+
 def test_missing_dest_is_reported_before_other_problems() -> None:
     assert refused({"tag": "t" * 300}).code == "error_dest_param_missing"
     assert refused({"dest": "bad", "tag": "t" * 300}).code == "error_dest_invalid"
