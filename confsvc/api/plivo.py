@@ -137,6 +137,9 @@ class PlivoRoutes:
         if request.match_info["auth_id"] != customer:
             raise NotFound("account", request.match_info["auth_id"])
         params: dict[str, Any] = dict(query_params(request, ("callback_url", "callback_method")))
+        # Each spelling is checked where it is given: a body value must not hide a bad
+        # query value (the request as a whole would be half valid).
+        _check_callback_method(params)
         # GET takes its parameters in the query only (a GET body has no defined meaning).
         body = None if request.method == "GET" else await json_object(request, forms=True)
         for key, value in (body or {}).items():
@@ -148,9 +151,7 @@ class PlivoRoutes:
     async def _answer(self, params: dict[str, Any], work: Work) -> web.Response:
         api_id = new_id()
         url = params.get("callback_url")
-        method = str(params.get("callback_method", "POST")).upper()
-        if method not in ("POST", "GET"):  # refused with or without a callback_url
-            raise ApiError.invalid_field("callback_method", "must be POST or GET")
+        method = _check_callback_method(params)
         if url:
             validate_url(url, "callback_url")
             await self.engine.outbound.check("callback_url", url)  # 422 url_not_allowed
@@ -359,3 +360,11 @@ def member_json(conf: Conference, call: Conferencecall, now: float) -> dict[str,
         "call_uuid": call.reference_id,
         "join_time": str(max(0, int(now - joined.timestamp()))),
     }
+
+
+def _check_callback_method(params: dict[str, Any]) -> str:
+    """POST (the default) or GET; refused with or without a callback_url."""
+    method = str(params.get("callback_method", "POST")).upper()
+    if method not in ("POST", "GET"):
+        raise ApiError.invalid_field("callback_method", "must be POST or GET")
+    return method

@@ -206,3 +206,18 @@ async def test_async_parameters_are_checked(
     assert status == 422 and err["field"] == field, err
     status, err = await api.request("GET", ROOT, params={"other": "1"})
     assert status == 400
+
+
+async def test_a_bad_callback_method_in_the_query_is_refused_whatever_the_body_says(
+    api: ApiHarness,
+) -> None:
+    """Found by schemathesis: the body's valid callback_method hid the query's bad one."""
+    await api.create(room="cbm")
+    status, body = await api.request(
+        "DELETE",
+        ROOT + "cbm/Member/all/Play/",
+        params={"callback_url": "http://127.0.0.1:9/x", "callback_method": "PUT"},
+        data="callback_method=POST&callback_url=http%3A%2F%2F127.0.0.1%3A9%2Fx",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert status == 422 and body["field"] == "callback_method", body
