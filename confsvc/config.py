@@ -70,7 +70,12 @@ class Settings(BaseSettings):
     webhook_backoff_cap: float = 60.0
     webhook_retry_for: float = 3600.0
     webhook_timeout: float = 10.0  # per request
-    webhook_concurrency: int = 16  # requests in flight at once
+    # Requests in flight at once: in all, and per tenant (tenants take turns, so one
+    # tenant's backlog or slow receiver uses its own share only).
+    webhook_concurrency: int = Field(default=64, ge=1)
+    webhook_tenant_concurrency: int = Field(default=8, ge=1)
+    # Worker processes making the requests (0: the controller's own event loop does).
+    webhook_workers: int = Field(default=1, ge=0)
     # Base of absolute URLs handed out (RecordUrl of callbacks); default http://host:port.
     public_url: str = ""
     ws_queue_size: int = 1000  # events queued per WebSocket client before it is dropped

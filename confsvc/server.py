@@ -59,9 +59,12 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
         engine.handle_event,
         on_connect=engine.on_connect,
     )
-    # Events: the WebSocket hub and the webhook/callback deliverer read the events table.
+    # Events: the store hands the WebSocket hub each commit's events, and the webhook /
+    # callback deliverer (which reads the pending deliveries once, at start) their
+    # deliveries; neither reads a table per commit.
     hub = Hub(store, queue_size=settings.ws_queue_size)
-    outbox = Outbox(store, settings, outbound=outbound)
+    # Its HTTP requests are made by worker processes applying the same policy (settings).
+    outbox = Outbox(store, settings)
     await hub.start()
     closers.append(hub.close)
     await outbox.start()

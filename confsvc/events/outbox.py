@@ -1,19 +1,29 @@
 """The deliverer: sends the outbox's rows (deliveries table) to webhooks, notify_urls and
 callback_urls. At least once, in order per (receiver, conference).
 
+Work proportional to what changed: the pending rows are read once, at start; after that
+the store hands over each committed transaction's new rows (`deliveries_added`) and the
+deleted webhooks, and the queues live in memory (delivery_queues.py): a heap tells the
+next due head, no table is read per delivery. Outcomes are written back in batches
+(delivery_results.py). The HTTP requests themselves are made by `webhook_workers` worker
+processes (sender_process.py), so a backlog does not take the API's CPU; 0 makes them
+here, in the controller's event loop.
+
 - A row is marked delivered only after a 2xx answer (a crash in between re-sends it:
   receivers dedupe by X-Confsvc-Event-Id).
 - One row per ordering group is in flight at a time, always the oldest pending one: a
   failing row blocks the later rows of its group (and only of its group).
+- At most `webhook_tenant_concurrency` requests per tenant and `webhook_concurrency` in
+  all are in flight, tenants taking turns: one tenant's backlog or slow receiver does not
+  hold up another tenant's deliveries.
 - A failure (no connection, timeout, non-2xx) is retried after base * 2**(n-1) seconds
   (n = attempts so far), at most `cap`; once `retry_for` seconds have passed since its
   first attempt the row is given up (`failed`) and the next one of the group proceeds.
 - Every request passes the outbound URL policy when it is made (confsvc/outbound: no
   redirects, connect only to checked addresses, bounded answers). A refused URL is not
   retried: its row is `failed` at once (error `url_not_allowed: ...`) and logged.
-- The store's commit signal wakes the loop; otherwise it sleeps until the next retry is
-  due. Pending rows survive restarts (they are rows), so a controller killed with
-  undelivered events delivers them after it comes back.
+- Pending rows survive restarts (they are rows), so a controller killed with undelivered
+  events delivers them after it comes back.
 
 The clock and the HTTP sender are injectable; `run_once()` is one pass (tests).
 Log lines name the event type `event_type`: structlog's first argument is `event`."""
@@ -22,43 +32,37 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 import structlog
-from yarl import URL
 
 from confsvc.config import Settings
-from confsvc.domain import now as utcnow
+from confsvc.events.delivery_queues import Group, Queues
+from confsvc.events.delivery_request import backoff, failure, request_headers, request_url
+from confsvc.events.delivery_results import AttemptWriter
 from confsvc.events.model import DELIVERED, FAILED, PENDING, Delivery
-from confsvc.events.signing import Secrets, sign
-from confsvc.outbound import OutboundClient, OutboundPolicy, UrlNotAllowed
+from confsvc.events.sender_process import SenderProcess, SendFailed
+from confsvc.events.signing import Secrets
+from confsvc.outbound import OutboundClient, OutboundPolicy
+
+__all__ = ["Outbox", "OutboxStore", "Sender", "backoff"]
 
 log = structlog.get_logger(__name__)
 
-USER_AGENT = "confsvc-webhooks/1"
 IDLE_WAKE = 30.0  # seconds between passes with nothing due (a safety net)
-ERROR_MAX = 500  # characters of an error kept in the delivery log
 
 # (method, url, headers, body) -> HTTP status; raises on connection errors / timeouts.
 Sender = Callable[[str, str, dict[str, str], bytes], Awaitable[int]]
 
 
 class OutboxStore(Protocol):
-    async def pending_heads(self) -> list[Delivery]: ...
+    def pending_deliveries(self) -> AsyncIterator[list[Delivery]]: ...
 
-    async def delivery_attempted(
-        self,
-        id: str,
-        *,
-        status: str,
-        at: float,
-        next_at: float,
-        status_code: int | None,
-        error: str | None,
-        now: Any,
-    ) -> None: ...
+    async def save_attempts(self, deliveries: Sequence[Delivery], now: Any) -> None: ...
 
     async def get_webhook_secret(self, customer_id: str) -> str | None: ...
 
@@ -66,43 +70,9 @@ class OutboxStore(Protocol):
         self, customer_id: str, secret: str, now: Any, *, replace: bool = True
     ) -> str: ...
 
-    def add_event_listener(self, fn: Callable[[], None]) -> None: ...
+    def add_delivery_listener(self, listener: Any) -> None: ...
 
-    def remove_event_listener(self, fn: Callable[[], None]) -> None: ...
-
-
-def backoff(attempts: int, base: float, cap: float) -> float:
-    """Delay before the next attempt after `attempts` failed ones (1, 2, ...)."""
-    exponent = min(max(attempts - 1, 0), 62)
-    return float(min(cap, base * (2**exponent)))
-
-
-def request_url(d: Delivery) -> str:
-    """The URL as sent: the receiver's URL normalized (quoted), then for GET our query
-    appended as is (it is what was signed)."""
-    base = str(URL(d.url))
-    if d.method != "GET" or not d.body:
-        return base
-    return base + ("&" if "?" in base else "?") + d.body
-
-
-def signed_payload(d: Delivery, url: str) -> str:
-    """What the signature covers: the POST body, or the whole query string of a GET as
-    sent (the receiver's own query parameters included)."""
-    return url.partition("?")[2] if d.method == "GET" else d.body
-
-
-def request_headers(d: Delivery, secret: str, timestamp: int, url: str) -> dict[str, str]:
-    headers = {
-        "User-Agent": USER_AGENT,
-        "X-Confsvc-Event": d.event_type,
-        "X-Confsvc-Event-Id": d.event_id,
-        "X-Confsvc-Delivery": d.id,
-        **sign(secret, timestamp, signed_payload(d, url)),
-    }
-    if d.method != "GET" and d.content_type:
-        headers["Content-Type"] = d.content_type
-    return headers
+    def remove_delivery_listener(self, listener: Any) -> None: ...
 
 
 class Outbox:
@@ -115,44 +85,116 @@ class Outbox:
         sender: Sender | None = None,
         outbound: OutboundPolicy | None = None,
     ) -> None:
-        """sender: replaces the HTTP client (tests); outbound: the URL policy of the
-        HTTP client (default: from settings)."""
+        """sender: replaces the HTTP client (tests). outbound: a URL policy object for
+        requests made here, in this process (tests with a fake resolver); without one the
+        requests go to `webhook_workers` worker processes (0: made here too), whose
+        policy is built from the settings."""
         self.store = store
         self.base = settings.webhook_backoff_base
         self.cap = settings.webhook_backoff_cap
         self.retry_for = settings.webhook_retry_for
-        self.timeout = settings.webhook_timeout
         self.secrets = Secrets(settings, store)
         self.clock = clock
-        policy = outbound or OutboundPolicy.from_settings(settings)
-        self.http = OutboundClient(policy, timeout=settings.webhook_timeout)
-        self._sender: Sender = sender or self.http.send
-        self._limit = asyncio.Semaphore(max(1, settings.webhook_concurrency))
-        self._inflight: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self.workers: list[SenderProcess] = []
+        self.http: OutboundClient | None = None
+        if sender is not None:
+            self._sender: Sender = sender
+        elif outbound is None and settings.webhook_workers > 0:
+            self.workers = [SenderProcess(settings) for _ in range(settings.webhook_workers)]
+            self._sender = self._send_by_worker
+        else:
+            policy = outbound or OutboundPolicy.from_settings(settings)
+            self.http = OutboundClient(policy, timeout=settings.webhook_timeout)
+            self._sender = self.http.send
+        self._turn = itertools.count()
+        self.queues = Queues(
+            tenant_cap=settings.webhook_tenant_concurrency,
+            total_cap=settings.webhook_concurrency,
+        )
+        self.attempts = AttemptWriter(store)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loaded = False
+        # While loading: what the store handed over meanwhile (applied after the load).
+        self._early: list[Delivery] | None = None
+        self._early_deleted: list[str] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     # --- lifecycle -----------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.store.add_event_listener(self.wake)
+        for worker in self.workers:  # now: the first delivery should not wait for it
+            await worker.start()
+        await self.load()
         self._task = asyncio.create_task(self._run(), name="outbox")
 
+    async def load(self) -> None:
+        """Read the pending rows, once; from then on the store hands over new ones."""
+        if self._loaded or self._early is not None:
+            return
+        self._early = []
+        self.store.add_delivery_listener(self)  # first: nothing committed now is missed
+        found: set[str] = set()
+        try:
+            async for batch in self.store.pending_deliveries():  # oldest first
+                now = self.clock()
+                for d in batch:
+                    found.add(d.id)
+                    self.queues.add(d, now)
+        except BaseException:
+            self.store.remove_delivery_listener(self)
+            self._early = None
+            raise
+        early, self._early = self._early, None
+        now = self.clock()
+        for d in early:  # committed during the read: found by it, or newer than all it found
+            if d.id not in found:
+                self.queues.add(d, now)
+        for webhook_id in self._early_deleted:
+            self.queues.drop_webhook(webhook_id)
+        self._early_deleted.clear()
+        self._loaded = True
+        log.info("outbox loaded", pending=self.queues.waiting, groups=len(self.queues.groups))
+        self.wake()
+
     async def close(self) -> None:
-        self.store.remove_event_listener(self.wake)
+        self.store.remove_delivery_listener(self)
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        tasks = list(self._inflight.values())
-        for task in tasks:
+        tasks = list(self._tasks)
+        for task in tasks:  # unfinished: still pending in the table, sent after restart
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await self.http.close()
+        await self.attempts.close()
+        for worker in self.workers:
+            await worker.close()
+        if self.http is not None:
+            await self.http.close()
 
     def wake(self) -> None:
         self._wake.set()
+
+    # --- what the store hands over (DeliveryListener) -------------------------------------
+
+    def deliveries_added(self, deliveries: Sequence[Delivery]) -> None:
+        if self._early is not None:
+            self._early.extend(deliveries)
+            return
+        if not self._loaded:
+            return  # not started: load() will read them
+        now = self.clock()
+        for d in deliveries:
+            self.queues.add(d, now)
+        self.wake()
+
+    def webhook_deleted(self, webhook_id: str) -> None:
+        if self._early is not None:
+            self._early_deleted.append(webhook_id)
+        if self._loaded:
+            self.queues.drop_webhook(webhook_id)
 
     # --- the loop ------------------------------------------------------------------------
 
@@ -160,66 +202,73 @@ class Outbox:
         while True:
             self._wake.clear()
             try:
-                delay = await self._pass()
-            except Exception:
+                delay = self._pass()
+            except Exception:  # pragma: no cover - a bug in the queues
                 log.exception("outbox pass failed")
                 delay = 1.0
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(max(delay, 0.0)):  # not wait_for: see api/ws.py
                     await self._wake.wait()
 
-    async def _pass(self) -> float:
-        """Start the due heads of idle groups; returns seconds until the next due one."""
+    def _pass(self) -> float:
+        """Start what is due and allowed; returns seconds until the next due head."""
         now = self.clock()
-        next_due = now + IDLE_WAKE
-        for d in await self.store.pending_heads():
-            if d.group in self._inflight:
-                continue
-            if d.next_at <= now:
-                task = asyncio.create_task(self._attempt(d))
-                self._inflight[d.group] = task
-                task.add_done_callback(lambda _t, g=d.group: self._done(g))
-            else:
-                next_due = min(next_due, d.next_at)
-        return next_due - now
+        self._start_due(now)
+        next_due = self.queues.next_due()
+        return IDLE_WAKE if next_due is None else min(IDLE_WAKE, next_due - now)
 
-    def _done(self, group: tuple[str, str]) -> None:
-        self._inflight.pop(group, None)
-        self.wake()  # the group's next row, or a new retry time
+    def _start_due(self, now: float) -> list[asyncio.Task[None]]:
+        self.queues.release_due(now)
+        started = []
+        while (taken := self.queues.take()) is not None:
+            group, d = taken
+            task = asyncio.create_task(self._attempt(group, d))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+            started.append(task)
+        return started
 
     async def run_once(self) -> int:
-        """One pass, waiting for the attempts it started (tests, with a fake clock).
-        Returns how many attempts were made."""
-        before = set(self._inflight.values())
-        await self._pass()
-        started = [t for t in self._inflight.values() if t not in before]
+        """One pass, waiting for the attempts it started and for their outcomes to be
+        stored (tests, with a fake clock). Returns how many attempts were made."""
+        await self.load()
+        started = self._start_due(self.clock())
         await asyncio.gather(*started, return_exceptions=True)
+        await self.attempts.flush()
         return len(started)
 
     # --- one attempt ---------------------------------------------------------------------
 
-    async def _attempt(self, d: Delivery) -> None:
-        async with self._limit:
-            at = self.clock()
-            status_code: int | None = None
-            error: str | None = None
-            refused = False
-            try:
-                secret = await self.secrets.get(d.customer_id)
-                url = request_url(d)
-                headers = request_headers(d, secret, int(at), url)
-                status_code = await self._sender(d.method, url, headers, d.body.encode())
-                if not 200 <= status_code < 300:
-                    error = f"HTTP {status_code}"
-            except asyncio.CancelledError:
-                raise
-            except UrlNotAllowed as exc:
-                refused, error = True, f"{exc.code}: {exc.message}"[:ERROR_MAX]
-            except Exception as exc:
-                error = f"{type(exc).__name__}: {exc}"[:ERROR_MAX] or type(exc).__name__
-            await self._record(d, at, status_code, error, refused=refused)
+    def _send_by_worker(
+        self, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> Awaitable[int]:
+        worker = self.workers[next(self._turn) % len(self.workers)]
+        return worker.send(method, url, headers, body)
 
-    async def _record(
+    async def _attempt(self, group: Group, d: Delivery) -> None:
+        at = self.clock()
+        status_code: int | None = None
+        error: str | None = None
+        refused = False
+        try:
+            secret = await self.secrets.get(d.customer_id)
+            url = request_url(d)
+            headers = request_headers(d, secret, int(at), url)
+            status_code = await self._sender(d.method, url, headers, d.body.encode())
+            if not 200 <= status_code < 300:
+                error = f"HTTP {status_code}"
+        except asyncio.CancelledError:
+            raise
+        except SendFailed as exc:
+            error, refused = exc.text, exc.refused
+        except Exception as exc:
+            error, refused = failure(exc)
+        updated = self._outcome(d, at, status_code, error, refused=refused)
+        self.attempts.add(updated)
+        self.queues.done(group, updated, finished=updated.status != PENDING, now=self.clock())
+        self.wake()
+
+    def _outcome(
         self,
         d: Delivery,
         at: float,
@@ -227,35 +276,37 @@ class Outbox:
         error: str | None,
         *,
         refused: bool = False,
-    ) -> None:
-        """refused: the outbound policy refused the URL; given up at once (retrying a
-        refusal would only repeat it)."""
-        now = utcnow()
-        if error is None:
-            await self.store.delivery_attempted(
-                d.id, status=DELIVERED, at=at, next_at=at,
-                status_code=status_code, error=None, now=now,
-            )  # fmt: skip
-            log.debug("delivered", delivery=d.id, event_type=d.event_type, url=d.url)
-            return
+    ) -> Delivery:
+        """The delivery after this attempt. refused: the outbound policy refused the URL;
+        given up at once (retrying a refusal would only repeat it)."""
         attempts = d.attempts + 1
         first = d.first_attempt_at if d.first_attempt_at is not None else at
-        give_up = refused or at - first >= self.retry_for
-        next_at = at + backoff(attempts, self.base, self.cap)
-        await self.store.delivery_attempted(
-            d.id, status=FAILED if give_up else PENDING, at=at, next_at=next_at,
-            status_code=status_code, error=error, now=now,
-        )  # fmt: skip
-        (log.warning if refused else log.info)(
-            "delivery refused by the outbound URL policy"
-            if refused
-            else "delivery given up"
-            if give_up
-            else "delivery failed: will retry",
-            delivery=d.id,
-            kind=d.kind,
-            event_type=d.event_type,
-            url=d.url,
+        if error is None:
+            status, next_at = DELIVERED, at
+        else:
+            give_up = refused or at - first >= self.retry_for
+            status = FAILED if give_up else PENDING
+            next_at = at + backoff(attempts, self.base, self.cap)
+            (log.warning if refused else log.info)(
+                "delivery refused by the outbound URL policy"
+                if refused
+                else "delivery given up"
+                if give_up
+                else "delivery failed: will retry",
+                delivery=d.id,
+                kind=d.kind,
+                event_type=d.event_type,
+                url=d.url,
+                attempts=attempts,
+                error=error,
+            )
+        return replace(
+            d,
+            status=status,
             attempts=attempts,
-            error=error,
+            next_at=next_at,
+            first_attempt_at=first,
+            last_attempt_at=at,
+            last_status_code=status_code,
+            last_error=error,
         )

@@ -1,8 +1,8 @@
 """WebSocket fan-out: one hub per process, one bounded queue per client.
 
-The hub tails the events table by `store_seq` (every tenant's events in commit order; woken
-by the store's commit signal) and offers each new event to the clients of its tenant whose
-topics match:
+The store hands the hub each commit's events (every tenant's, in commit order) right after
+the commit; the hub offers each to the clients of its tenant whose topics match (no read
+of the events table per commit):
     conference:<id>   that conference's events
     conference:*      every event of the client's tenant
 Offering never blocks: a client whose queue is full is marked too slow and dropped (its
@@ -18,8 +18,7 @@ tenant."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -34,17 +33,13 @@ TOPIC_PREFIX = "conference:"
 
 
 class HubStore(Protocol):
-    async def last_store_seq(self) -> int: ...
-
-    async def events_after(self, store_seq: int, limit: int = ...) -> list[Event]: ...
-
     def iter_events(
         self, customer_id: str, *, after: int = 0, conference_id: str | None = None
     ) -> AsyncIterator[Event]: ...
 
-    def add_event_listener(self, fn: Callable[[], None]) -> None: ...
+    def add_event_listener(self, fn: Callable[[Sequence[Event]], None]) -> None: ...
 
-    def remove_event_listener(self, fn: Callable[[], None]) -> None: ...
+    def remove_event_listener(self, fn: Callable[[Sequence[Event]], None]) -> None: ...
 
 
 def parse_topic(topic: object) -> str | None:
@@ -134,27 +129,16 @@ class Hub:
         self.store = store
         self.queue_size = queue_size
         self.clients: dict[str, set[Client]] = {}  # customer_id -> clients
-        self.last = 0  # store_seq (across tenants) of the last event offered
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._started = False
 
     async def start(self) -> None:
-        if self._task is not None:
-            return
-        self.last = await self.store.last_store_seq()
-        self.store.add_event_listener(self.wake)
-        self._task = asyncio.create_task(self._run(), name="ws-hub")
+        if not self._started:
+            self.store.add_event_listener(self.offer)
+            self._started = True
 
     async def close(self) -> None:
-        self.store.remove_event_listener(self.wake)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    def wake(self) -> None:
-        self._wake.set()
+        self.store.remove_event_listener(self.offer)
+        self._started = False
 
     def connect(self, customer_id: str) -> Client:
         client = Client(customer_id, self.queue_size)
@@ -168,26 +152,9 @@ class Hub:
             if not clients:
                 del self.clients[client.customer_id]
 
-    async def _run(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            try:
-                await self.pump()
-            except Exception:
-                log.exception("websocket hub: reading events failed")
-                await asyncio.sleep(0.5)
-                self._wake.set()
-
-    async def pump(self) -> int:
-        """Offer every event committed since the last pump; returns how many."""
-        count = 0
-        while True:
-            batch = await self.store.events_after(self.last)
-            for event in batch:
-                self.last = event.store_seq
-                for client in list(self.clients.get(event.customer_id, ())):
-                    client.offer(event)
-            count += len(batch)
-            if not batch:
-                return count
+    def offer(self, events: Sequence[Event]) -> None:
+        """One commit's events (the store's listener): never blocks, never raises for a
+        client (a full queue marks that client too slow)."""
+        for event in events:
+            for client in list(self.clients.get(event.customer_id, ())):
+                client.offer(event)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -177,27 +177,41 @@ class Store(Protocol):
         ...
 
 
+class DeliveryListener(Protocol):
+    """Told by the store after each commit (the webhook deliverer: events/outbox.py)."""
+
+    def deliveries_added(self, deliveries: Sequence[Delivery]) -> None:
+        """The deliveries one transaction added (seq set), in order; never on rollback."""
+        ...
+
+    def webhook_deleted(self, webhook_id: str) -> None:
+        """The webhook is gone and its pending deliveries are cancelled."""
+        ...
+
+
 @runtime_checkable
 class EventStore(Store, Protocol):
     """The event stream's part of a store (SQLite: sqlite_events.py, sqlite_webhooks.py).
 
     - `append_event` joins the caller's transaction: an event commits with its change.
       `seq` counts the tenant's events in commit order (1, 2, 3...; the only seq a
-      client sees), `store_seq` every tenant's (internal: the WebSocket hub's tail);
-      after a commit that appended events, listeners (add_event_listener) are called.
+      client sees), `store_seq` every tenant's (internal); after a commit that appended
+      events, listeners (add_event_listener) are handed them, in commit order.
+    - The outbox: `add_delivery` joins the caller's transaction like `append_event`;
+      delivery listeners get the added rows after the commit (add_delivery_listener);
+      `pending_deliveries` is read once when the deliverer starts; `save_attempts`
+      records a batch of attempts in one transaction.
     - With `journal` set, save_conference/save_conferencecall/save_recording and
       create_conference read the stored version and call journal.changed(store, old,
       new) in the same transaction (confsvc/events/journal.py)."""
 
     def after_commit(self, fn: Callable[[], None]) -> None: ...
 
-    def add_event_listener(self, fn: Callable[[], None]) -> None: ...
+    def add_event_listener(self, fn: Callable[[Sequence[Event]], None]) -> None: ...
 
-    def remove_event_listener(self, fn: Callable[[], None]) -> None: ...
+    def remove_event_listener(self, fn: Callable[[Sequence[Event]], None]) -> None: ...
 
     async def append_event(self, event: Event) -> int: ...
-
-    async def last_store_seq(self) -> int: ...
 
     async def events_after(self, store_seq: int, limit: int = ...) -> list[Event]: ...
 
@@ -240,21 +254,15 @@ class EventStore(Store, Protocol):
 
     async def add_delivery(self, d: Delivery) -> None: ...
 
-    async def pending_heads(self) -> list[Delivery]: ...
+    def add_delivery_listener(self, listener: DeliveryListener) -> None: ...
+
+    def remove_delivery_listener(self, listener: DeliveryListener) -> None: ...
+
+    def pending_deliveries(self) -> AsyncIterator[list[Delivery]]: ...
 
     async def get_delivery(self, id: str) -> Delivery | None: ...
 
-    async def delivery_attempted(
-        self,
-        id: str,
-        *,
-        status: str,
-        at: float,
-        next_at: float,
-        status_code: int | None,
-        error: str | None,
-        now: datetime,
-    ) -> None: ...
+    async def save_attempts(self, deliveries: Sequence[Delivery], now: datetime) -> None: ...
 
     async def list_deliveries(
         self,

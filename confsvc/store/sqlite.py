@@ -64,6 +64,8 @@ class _Tx:
     active: bool = True
     # Run once the transaction has committed (dropped on rollback): see after_commit.
     after: list[Callable[[], None]] = field(default_factory=list)
+    # What the transaction made, by kind, for after-commit listeners: see collect.
+    made: dict[str, list[Any]] = field(default_factory=dict)
 
 
 # Which transaction the current task is inside. Tasks copy the context when created, so
@@ -205,6 +207,20 @@ class SqliteStore(SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls):
                 tx.after.append(fn)
         else:
             fn()
+
+    def collect(self, kind: str, item: Any, hand_over: Callable[[list[Any]], None]) -> None:
+        """Keep `item` with the current transaction's other items of this kind: once it
+        commits, hand_over(items) is called once with all of them in order (never on
+        rollback); at once outside a transaction (the write is already committed)."""
+        tx = _CURRENT_TX.get()
+        if not self._in_tx() or tx is None:
+            hand_over([item])
+            return
+        items = tx.made.get(kind)
+        if items is None:
+            items = tx.made[kind] = []
+            tx.after.append(lambda: hand_over(items))
+        items.append(item)
 
     @asynccontextmanager
     async def _changing(

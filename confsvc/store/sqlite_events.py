@@ -10,23 +10,22 @@ Two numbers per event, both in commit order (transactions are serialized by the 
 - column `tenant_seq` (Event.seq): 1, 2, 3... per tenant, no gaps (the next is the
   tenant's highest + 1, read in the inserting transaction). What clients see and pass
   back as `since`.
-After a commit that appended events the registered listeners are called (the webhook
-outbox and the WebSocket hub wake up); they then read the store."""
+After a commit that appended events the registered listeners are handed those events
+(seq and store_seq set), in commit order: the WebSocket hub offers them to its clients
+without reading the table back."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
-
-import structlog
 
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.events.model import Event
+from confsvc.store.listeners import Listeners
 from confsvc.store.sqlite_ops import SqliteOps
-
-log = structlog.get_logger(__name__)
 
 # Migration 4 (with the conference columns and the webhook tables).
 EVENTS_SCHEMA: list[str] = [
@@ -64,7 +63,7 @@ _INSERT_EVENT = (
     "(id, customer_id, conference_id, type, resource_id, timestamp, data, tenant_seq) "
     "VALUES (?, ?, ?, ?, ?, ?, ?, "
     "(SELECT COALESCE(MAX(tenant_seq), 0) + 1 FROM events WHERE customer_id = ?)) "
-    "RETURNING tenant_seq"
+    "RETURNING tenant_seq, seq"
 )
 MAX_EVENTS_BATCH = 1000
 
@@ -83,39 +82,37 @@ def _event_from_row(r: sqlite3.Row) -> Event:
     )
 
 
+EventListener = Callable[[Sequence[Event]], None]
+
+
 class SqliteEvents(SqliteOps):
     """Event methods of SqliteStore."""
 
-    _event_listeners: list[Callable[[], None]]
+    _event_listeners: Listeners[EventListener]
 
     if TYPE_CHECKING:
 
-        def after_commit(self, fn: Callable[[], None]) -> None: ...
+        def collect(self, kind: str, item: Any, hand_over: Callable[[list[Any]], None]) -> None: ...
 
     # --- commit signal -------------------------------------------------------------------
 
-    def add_event_listener(self, fn: Callable[[], None]) -> None:
-        """fn() after every commit that appended events (sync, must not raise or block)."""
-        self._listeners().append(fn)
+    def add_event_listener(self, fn: EventListener) -> None:
+        """fn(events) after every commit that appended events: that commit's events, in
+        order (sync, must not block; an exception is logged)."""
+        self._listeners().add(fn)
 
-    def remove_event_listener(self, fn: Callable[[], None]) -> None:
-        listeners = self._listeners()
-        if fn in listeners:
-            listeners.remove(fn)
+    def remove_event_listener(self, fn: EventListener) -> None:
+        self._listeners().remove(fn)
 
-    def _listeners(self) -> list[Callable[[], None]]:
+    def _listeners(self) -> Listeners[EventListener]:
         try:
             return self._event_listeners
         except AttributeError:
-            self._event_listeners = []
+            self._event_listeners = Listeners()
             return self._event_listeners
 
-    def _events_committed(self) -> None:
-        for fn in list(self._listeners()):
-            try:
-                fn()
-            except Exception:  # a listener's bug must not break the writer
-                log.exception("event listener failed")
+    def _events_committed(self, events: list[Event]) -> None:
+        self._listeners().tell(lambda fn: fn(events))
 
     # --- writing -------------------------------------------------------------------------
 
@@ -136,18 +133,15 @@ class SqliteEvents(SqliteOps):
                     event.customer_id,
                 ),
             )
-            self.after_commit(self._events_committed)
-        return int(rows[0][0])
+            seq, store_seq = int(rows[0][0]), int(rows[0][1])
+            stored = replace(event, seq=seq, store_seq=store_seq)
+            self.collect("events", stored, self._events_committed)
+        return seq
 
     # --- reading -------------------------------------------------------------------------
 
-    async def last_store_seq(self) -> int:
-        rows = await self._fetch("SELECT MAX(seq) FROM events", ())
-        return int(rows[0][0] or 0)
-
     async def events_after(self, store_seq: int, limit: int = MAX_EVENTS_BATCH) -> list[Event]:
-        """Every tenant's events after this store_seq, oldest first (the WebSocket hub's
-        tail)."""
+        """Every tenant's events after this store_seq, oldest first."""
         rows = await self._fetch(
             f"SELECT {_EVENT_COLS} FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
             (store_seq, min(limit, MAX_EVENTS_BATCH)),

@@ -1,18 +1,26 @@
 """The webhooks part of `SqliteStore` (a mixin): tenant subscriptions, tenant signing
-secrets and the durable delivery outbox. Same plumbing (and transactions) as sqlite.py."""
+secrets and the durable delivery outbox. Same plumbing (and transactions) as sqlite.py.
+
+The deliverer (events/outbox.py) reads the pending rows once, when it starts; after that
+the store hands it what changes, after the commit: the deliveries a transaction added
+(`DeliveryListener.deliveries_added`, never on rollback) and a deleted webhook whose
+pending rows were cancelled. It writes its attempts back in batches (`save_attempts`)."""
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import sqlite3
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.events.model import CANCELLED, DELIVERED, FAILED, PENDING, Delivery, Webhook
-from confsvc.store.base import DEFAULT_PAGE_SIZE, check_page_size
+from confsvc.store.base import DEFAULT_PAGE_SIZE, DeliveryListener, check_page_size
+from confsvc.store.listeners import Listeners
 from confsvc.store.sqlite_ops import SqliteOps
 
 # Migration 4 (with the events table).
@@ -73,6 +81,12 @@ _INSERT_DELIVERY = (
     f"VALUES ({', '.join('?' for _ in _DELIVERY_INSERT_COLS)})"
 )
 _TIME_COLS = frozenset({"tm_create", "tm_update"})
+_ATTEMPT_COLS = (
+    "id, status, attempts, next_at, first_attempt_at, last_attempt_at, last_status_code, last_error"
+)
+_ATTEMPT_SETS = ", ".join(f"{c} = r.{c}" for c in _ATTEMPT_COLS.split(", ")[1:])
+_ATTEMPTS_MAX = 500  # rows per UPDATE (8 parameters each, SQLite allows 32766)
+PENDING_BATCH = 200  # rows per read at start: each batch is decoded in one go
 
 
 def _hook_from_row(r: sqlite3.Row) -> Webhook:
@@ -113,8 +127,38 @@ def decode_seq_token(token: str) -> int:
     raise ValidationFailed("page_token", "invalid page token")
 
 
+def _attempts_sql(n: int) -> str:
+    """One UPDATE for n rows: a row cancelled meanwhile (no longer pending) stays so."""
+    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * n)
+    return (
+        f"WITH r({_ATTEMPT_COLS}) AS (VALUES {values}) "
+        f"UPDATE deliveries SET {_ATTEMPT_SETS}, tm_update = ? FROM r "
+        f"WHERE deliveries.id = r.id AND deliveries.status = '{PENDING}'"
+    )
+
+
+def _attempt_params(d: Delivery) -> list[Any]:
+    return [
+        d.id,
+        d.status,
+        d.attempts,
+        d.next_at,
+        d.first_attempt_at,
+        d.last_attempt_at,
+        d.last_status_code,
+        d.last_error,
+    ]
+
+
 class SqliteWebhooks(SqliteOps):
     """Webhook, secret and delivery methods of SqliteStore."""
+
+    _delivery_listeners: Listeners[DeliveryListener]
+    _secrets: dict[str, str]
+
+    if TYPE_CHECKING:
+
+        def collect(self, kind: str, item: Any, hand_over: Callable[[list[Any]], None]) -> None: ...
 
     # --- subscriptions -------------------------------------------------------------------
 
@@ -188,14 +232,25 @@ class SqliteWebhooks(SqliteOps):
                 "WHERE webhook_id = ? AND status = ?",
                 (CANCELLED, to_iso(now), id, PENDING),
             )
+            self.after_commit(lambda: self._webhook_deleted(id))
 
     # --- secrets -------------------------------------------------------------------------
 
     async def get_webhook_secret(self, customer_id: str) -> str | None:
+        """Read once, then from memory (every delivery is signed with it)."""
+        cache = self._secret_cache()
+        if customer_id in cache:
+            return cache[customer_id]
+        version = self._secrets_version
         rows = await self._fetch(
             "SELECT secret FROM webhook_secrets WHERE customer_id = ?", (customer_id,)
         )
-        return str(rows[0][0]) if rows else None
+        if not rows:
+            return None
+        secret = str(rows[0][0])
+        if version == self._secrets_version:  # no change began meanwhile: still true
+            cache[customer_id] = secret
+        return secret
 
     async def set_webhook_secret(
         self, customer_id: str, secret: str, now: datetime, *, replace: bool = True
@@ -204,53 +259,98 @@ class SqliteWebhooks(SqliteOps):
         secret in force afterwards."""
         verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
         async with self.transaction():
+            self._secret_changed(customer_id)
+            self.after_commit(lambda: self._secret_changed(customer_id))
             await self._write(
                 f"{verb} INTO webhook_secrets (customer_id, secret, tm_create) VALUES (?, ?, ?)",
                 (customer_id, secret, to_iso(now)),
             )
-            stored = await self.get_webhook_secret(customer_id)
-        return stored or secret
+            rows = await self._fetch(
+                "SELECT secret FROM webhook_secrets WHERE customer_id = ?", (customer_id,)
+            )
+        return str(rows[0][0]) if rows else secret
+
+    _secrets_version = 0
+
+    def _secret_cache(self) -> dict[str, str]:
+        try:
+            return self._secrets
+        except AttributeError:
+            self._secrets = {}
+            return self._secrets
+
+    def _secret_changed(self, customer_id: str) -> None:
+        """Forget the cached secret, and make a read that was under way not cache what it
+        read (it may be the old one)."""
+        self._secrets_version += 1
+        self._secret_cache().pop(customer_id, None)
 
     # --- deliveries (the outbox) ---------------------------------------------------------
 
-    async def add_delivery(self, d: Delivery) -> None:
-        await self._write(_INSERT_DELIVERY, _delivery_params(d))
+    def add_delivery_listener(self, listener: DeliveryListener) -> None:
+        self._delivery_hub().add(listener)
 
-    async def pending_heads(self) -> list[Delivery]:
-        """The oldest pending delivery of every ordering group (target, conference)."""
-        rows = await self._fetch(
-            f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE seq IN ("
-            "SELECT MIN(seq) FROM deliveries WHERE status = ? GROUP BY target, order_key"
-            ") ORDER BY seq",
-            (PENDING,),
-        )
-        return [_delivery_from_row(r) for r in rows]
+    def remove_delivery_listener(self, listener: DeliveryListener) -> None:
+        self._delivery_hub().remove(listener)
+
+    def _delivery_hub(self) -> Listeners[DeliveryListener]:
+        try:
+            return self._delivery_listeners
+        except AttributeError:
+            self._delivery_listeners = Listeners()
+            return self._delivery_listeners
+
+    def _deliveries_added(self, deliveries: list[Delivery]) -> None:
+        self._delivery_hub().tell(lambda listener: listener.deliveries_added(deliveries))
+
+    def _webhook_deleted(self, webhook_id: str) -> None:
+        self._delivery_hub().tell(lambda listener: listener.webhook_deleted(webhook_id))
+
+    async def add_delivery(self, d: Delivery) -> None:
+        """Insert the row (in the caller's transaction, if any); the listeners get it
+        once that commits."""
+        async with self.transaction():
+            await self._write(_INSERT_DELIVERY, _delivery_params(d))
+            self.collect("deliveries", d, self._deliveries_added)
+
+    async def pending_deliveries(self) -> AsyncIterator[list[Delivery]]:
+        """Every pending delivery, oldest first, in batches (the deliverer's start)."""
+        after = 0
+        while True:
+            rows = await self._fetch(
+                f"SELECT {_DELIVERY_COLS} FROM deliveries "
+                "WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (PENDING, after, PENDING_BATCH),
+            )
+            if rows:
+                batch = [_delivery_from_row(r) for r in rows]
+                after = batch[-1].seq
+                yield batch
+            if len(rows) < PENDING_BATCH:
+                return
 
     async def get_delivery(self, id: str) -> Delivery | None:
         rows = await self._fetch(f"SELECT {_DELIVERY_COLS} FROM deliveries WHERE id = ?", (id,))
         return _delivery_from_row(rows[0]) if rows else None
 
-    async def delivery_attempted(
-        self,
-        id: str,
-        *,
-        status: str,
-        at: float,
-        next_at: float,
-        status_code: int | None,
-        error: str | None,
-        now: datetime,
-    ) -> None:
-        """Record one attempt: status delivered, failed (given up) or pending (retry at
-        next_at). A delivery cancelled meanwhile stays cancelled."""
-        if status not in (PENDING, DELIVERED, FAILED):
-            raise ValueError(f"bad delivery status {status!r}")
-        await self._write(
-            "UPDATE deliveries SET status = ?, attempts = attempts + 1, next_at = ?, "
-            "first_attempt_at = COALESCE(first_attempt_at, ?), last_attempt_at = ?, "
-            "last_status_code = ?, last_error = ?, tm_update = ? WHERE id = ? AND status = ?",
-            (status, next_at, at, at, status_code, error, to_iso(now), id, PENDING),
-        )
+    async def save_attempts(self, deliveries: Sequence[Delivery], now: datetime) -> None:
+        """Record attempts (one transaction): each row's status (delivered, failed = given
+        up, or pending = retry at next_at), attempts, first/last attempt, last status code
+        and error, as given; tm_update = now. A delivery cancelled meanwhile stays so."""
+        for d in deliveries:
+            if d.status not in (PENDING, DELIVERED, FAILED):
+                raise ValueError(f"bad delivery status {d.status!r}")
+        chunks = [
+            deliveries[start : start + _ATTEMPTS_MAX]
+            for start in range(0, len(deliveries), _ATTEMPTS_MAX)
+        ]
+        tm_update = to_iso(now)
+        async with contextlib.AsyncExitStack() as stack:
+            if len(chunks) > 1:  # one statement is atomic on its own
+                await stack.enter_async_context(self.transaction())
+            for chunk in chunks:
+                params = [p for d in chunk for p in _attempt_params(d)]
+                await self._write(_attempts_sql(len(chunk)), [*params, tm_update])
 
     async def list_deliveries(
         self,
