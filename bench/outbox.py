@@ -1,16 +1,22 @@
 """The webhook outbox draining a backlog (issue 12, item 5), without Asterisk.
 
-    python -m bench.outbox [--webhooks 20] [--conferences 200] [--profile FILE]
+    python -m bench.outbox [--webhooks 20] [--conferences 200] [--backlog-first]
+                           [--profile FILE]
 
 This process is the controller: the real SqliteStore, Engine (behind the in-memory fake
 ARI of tests/support/fake_ari.py), WebSocket hub, Outbox and HTTP API on 127.0.0.1, as
 server.py wires them. A child process holds the local webhook receiver (aiohttp) and the
 API prober, so their CPU is not the controller's event loop's.
 
-Tenant A has `--webhooks` subscriptions (every event) to the receiver and creates
-`--conferences` conferences at once; tenant B creates nothing. Printed: deliveries/s while
-the backlog drains (first to last request the receiver got), controller CPU per delivery,
-and GET /v1/conferences latency of both tenants idle and during the drain (p50/p99)."""
+Both tenants first get a page of conferences to list; then tenant A subscribes
+`--webhooks` webhooks (every event) to the receiver and creates `--conferences`
+conferences at once, 20 at a time; tenant B creates nothing. The prober lists each
+tenant's page in turn, one request at a time. Printed (JSON, then a summary line):
+deliveries/s overall and after the creations, controller CPU (the process, and the event
+loop's thread alone), GET /v1/conferences latency p50/p99 idle, while creating, while
+draining, and the event loop's lag. `--backlog-first` stops the outbox during the
+creations and starts a new one afterwards (a restart with a backlog).
+Results of a run kept for the record: bench/results/*-outbox.md."""
 
 from __future__ import annotations
 

@@ -71,7 +71,8 @@ class SenderProcess:
         self.timeout = settings.webhook_timeout + GRACE
         self._proc: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._waiting: dict[int, asyncio.Future[int]] = {}
+        # Requests sent and not answered yet: the worker that has each, and its answer.
+        self._waiting: dict[int, tuple[asyncio.subprocess.Process, asyncio.Future[int]]] = {}
         self._ids = itertools.count(1)
         self._lock = asyncio.Lock()
         self._closing = False
@@ -103,7 +104,7 @@ class SenderProcess:
             proc = await self.start()
         n = next(self._ids)
         future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._waiting[n] = future
+        self._waiting[n] = (proc, future)
         try:
             if not self._lines:
                 asyncio.get_running_loop().call_soon(self._write, proc)
@@ -125,7 +126,7 @@ class SenderProcess:
         try:
             while line := await proc.stdout.readline():
                 n, status, *error = _decode(line)
-                future = self._waiting.get(n)
+                _, future = self._waiting.get(n, (proc, None))
                 if future is None or future.done():
                     continue  # timed out meanwhile
                 if status is not None:
@@ -142,8 +143,8 @@ class SenderProcess:
         if self._proc is proc:
             self._proc = None
             self._reader = None
-        for future in list(self._waiting.values()):
-            if not future.done():
+        for owner, future in list(self._waiting.values()):
+            if owner is proc and not future.done():
                 future.set_exception(SendFailed("SenderGone: the sender process exited"))
         if proc.stdin is not None:
             proc.stdin.close()  # a worker still alive ends with its input
