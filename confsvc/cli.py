@@ -10,6 +10,7 @@ from confsvc import __version__
 from confsvc.client_cli import add_commands, run
 from confsvc.config import Settings
 from confsvc.logging import configure
+from confsvc.server import serve
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,8 +27,6 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     configure(settings.log_level, settings.log_format)
     if args.command == "serve":
-        from confsvc.server import serve
-
         if problem := settings.missing_secret():
             print(f"confsvc: {problem}", file=sys.stderr)
             return 2

@@ -36,8 +36,8 @@ Transition = Callable[["EngineCore", str], Awaitable[None]]
 @dataclass(frozen=True)
 class Wiring:
     """What the shared parts call back into, given from the top (engine.py): the effect
-    interpreter and what each timer runs in its lane. So core.py and member_state.py import
-    no transition module, and the transition modules import no interpreter."""
+    interpreter and what each timer runs in its lane. So core.py imports no transition
+    module, and the transition modules import no interpreter."""
 
     apply: Callable[[EngineCore, Iterable[Effect]], Awaitable[None]]
     conference_timeout: Transition  # conference id
@@ -89,7 +89,13 @@ class EngineCore:
         # recording id -> future resolved once it is finalized (recording_stop waits).
         self.recording_waiters: dict[str, asyncio.Future[None]] = {}
         # Participant control in memory: PIN entries, digits, time limits, wait sounds.
-        self.members = MemberState(self)
+        self.members = MemberState(
+            pin_timeout=lambda call_id: self._call_timer(call_id, wiring.pin_timeout, "pin"),
+            time_limit=lambda call_id: self._call_timer(call_id, wiring.time_limit, "limit"),
+            wait_retry=lambda cid: self.lanes.fire(
+                cid, lambda: wiring.wait_sound_retry(self, cid), "wait retry"
+            ),
+        )
         # Dial-out calls in memory: their lanes, hangup causes (engine/dialout.py).
         self.dialouts = DialoutState()
 
@@ -234,6 +240,12 @@ class EngineCore:
             return
         expired = self.wiring.recording_timer
         self.lanes.fire(conference_id, lambda: expired(self, recording_id), "recording timer")
+
+    def _call_timer(self, call_id: str, work: Transition, what: str) -> None:
+        """A caller's timer fired: its work goes to the call's conference lane."""
+        conference_id = self.call_conference.get(call_id)
+        if conference_id is not None:
+            self.lanes.fire(conference_id, lambda: work(self, call_id), what)
 
     def _timer_expired(self, conference_id: str) -> None:
         timed_out = self.wiring.conference_timeout

@@ -15,8 +15,6 @@ made it (so an event racing the originate's reply waits for it)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import msgspec
 import structlog
 
@@ -33,11 +31,9 @@ from confsvc.ari import (
 from confsvc.domain import ConferenceStatus
 from confsvc.domain.dialout import CallStatus, DialoutCall
 from confsvc.engine import join
+from confsvc.engine.core import EngineCore
 from confsvc.engine.terminate import terminate
 from confsvc.events.dialout import notify_delivery
-
-if TYPE_CHECKING:
-    from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
 

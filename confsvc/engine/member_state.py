@@ -7,22 +7,22 @@ limits, wait sounds; a caller half-way through a PIN is asked again)."""
 from __future__ import annotations
 
 import itertools
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 from confsvc.domain.moderation import DigitBuffer, PinEntry
 from confsvc.engine.timers import Timers
 
-if TYPE_CHECKING:
-    from confsvc.engine.core import EngineCore, Transition
+Expired = Callable[[str], None]
 
 
 class MemberState:
-    def __init__(self, core: EngineCore) -> None:
-        self.core = core
+    """The timers' expiries are given by the core (they fire into the lanes)."""
+
+    def __init__(self, *, pin_timeout: Expired, time_limit: Expired, wait_retry: Expired) -> None:
         self.pins: dict[str, PinEntry] = {}  # call id -> its PIN entry so far
         self.prompts: dict[str, str] = {}  # call id -> playback id of its PIN prompt
-        self.pin_timers = Timers(self._pin_timeout)  # keyed by call id
-        self.time_limits = Timers(self._time_limit)  # keyed by call id
+        self.pin_timers = Timers(pin_timeout)  # keyed by call id
+        self.time_limits = Timers(time_limit)  # keyed by call id
         self.digits: dict[str, DigitBuffer] = {}  # call id -> recent digits (digits_match)
         self.plays: dict[str, set[str]] = {}  # call id -> playbacks started by the API
         self.play_owner: dict[str, str] = {}  # playback id -> call id
@@ -33,7 +33,7 @@ class MemberState:
         self.wait_started: dict[str, float] = {}
         self.wait_failures: dict[str, int] = {}
         self.wait_reported: dict[str, str] = {}
-        self.wait_retry = Timers(self._wait_retry)  # keyed by conference id
+        self.wait_retry = Timers(wait_retry)  # keyed by conference id
         self._seq = itertools.count(1)
 
     def next_id(self, prefix: str, owner: str) -> str:
@@ -74,20 +74,3 @@ class MemberState:
         self.pin_timers.close()
         self.time_limits.close()
         self.wait_retry.close()
-
-    # --- timers fire into the call's conference lane ----------------------------------
-
-    def _pin_timeout(self, call_id: str) -> None:
-        self._fire(call_id, self.core.wiring.pin_timeout, "pin timeout")
-
-    def _wait_retry(self, conference_id: str) -> None:
-        retry = self.core.wiring.wait_sound_retry
-        self.core.lanes.fire(conference_id, lambda: retry(self.core, conference_id), "wait retry")
-
-    def _time_limit(self, call_id: str) -> None:
-        self._fire(call_id, self.core.wiring.time_limit, "limit")
-
-    def _fire(self, call_id: str, work: Transition, what: str) -> None:
-        conference_id = self.core.call_conference.get(call_id)
-        if conference_id is not None:
-            self.core.lanes.fire(conference_id, lambda: work(self.core, call_id), what)

@@ -22,13 +22,12 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
-if TYPE_CHECKING:
-    from confsvc.events.journal import Journal
-    from confsvc.events.model import Event
+from confsvc.events.journal import Journal
+from confsvc.events.model import Event
 
 log = structlog.get_logger("confsvc.events")
 

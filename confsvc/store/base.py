@@ -23,16 +23,14 @@ import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from confsvc.domain.conference import Conference, ConferenceStatus
 from confsvc.domain.conferencecall import Conferencecall, ConferencecallStatus
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso
 from confsvc.domain.recording import Recording
-
-if TYPE_CHECKING:
-    from confsvc.events.model import Delivery, Event, Webhook
+from confsvc.events.model import Delivery, Event, Webhook
 
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 100

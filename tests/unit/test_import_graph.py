@@ -18,8 +18,8 @@ def _module(path: Path) -> str:
 
 
 def _imports(path: Path, modules: set[str]) -> tuple[set[str], list[str]]:
-    """(modules imported at the top, modules imported inside functions); imports under
-    `if TYPE_CHECKING:` are annotations only and do not count."""
+    """(modules imported at the top, imports anywhere else: inside functions or under
+    `if TYPE_CHECKING:`, both ways of hiding a circle)."""
     tree = ast.parse(path.read_text())
     top: set[str] = set()
     inner: list[str] = []
@@ -31,7 +31,7 @@ def _imports(path: Path, modules: set[str]) -> tuple[set[str], list[str]]:
     }
     top_level = {id(stmt) for stmt in tree.body}
     for node in ast.walk(tree):
-        if not isinstance(node, ast.ImportFrom) or not node.module or id(node) in checking:
+        if not isinstance(node, ast.ImportFrom) or not node.module:
             continue
         targets = [f"{node.module}.{a.name}" for a in node.names] + [node.module]
         found = {t for t in targets if t in modules}
@@ -41,7 +41,8 @@ def _imports(path: Path, modules: set[str]) -> tuple[set[str], list[str]]:
         if id(node) in top_level:
             top.add(target)
         else:
-            inner.append(f"{_module(path)} imports {target} inside a function")
+            where = "for type checking" if id(node) in checking else "inside a function"
+            inner.append(f"{_module(path)} imports {target} {where}")
     return top, inner
 
 
@@ -82,6 +83,6 @@ def test_no_import_circle_in_confsvc() -> None:
     assert _cycles(graph) == []
 
 
-def test_the_engine_imports_nothing_inside_functions() -> None:
+def test_nothing_imports_confsvc_inside_functions_or_for_type_checking() -> None:
     _, hidden = _graph()
-    assert [h for h in hidden if h.startswith("confsvc.engine.")] == []
+    assert hidden == []
