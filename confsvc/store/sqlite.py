@@ -30,6 +30,7 @@ from confsvc.store.base import (
     decode_page_token,
     encode_page_token,
 )
+from confsvc.store.listeners import Listeners
 from confsvc.store.sqlite_calls import SqliteCalls
 from confsvc.store.sqlite_conferences import SqliteConferences
 from confsvc.store.sqlite_events import SqliteEvents
@@ -77,6 +78,12 @@ class SqliteStore(SqliteConferences, SqliteRecordings, SqliteEvents, SqliteWebho
         self._w: aiosqlite.Connection | None = None
         self._r: aiosqlite.Connection | None = None
         self._lock = asyncio.Lock()
+        # The parts' in-memory state, made here once (the mixins declare it).
+        self._hooks = {}  # customer id -> webhooks (sqlite_webhooks.py)
+        self._secrets = {}  # customer id -> signing secret
+        self._secrets_version = 0
+        self._delivery_listeners = Listeners()
+        self._event_listeners = Listeners()
 
     async def __aenter__(self) -> SqliteStore:
         await self.open()

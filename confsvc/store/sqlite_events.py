@@ -99,20 +99,13 @@ class SqliteEvents(SqliteOps):
     def add_event_listener(self, fn: EventListener) -> None:
         """fn(events) after every commit that appended events: that commit's events, in
         order (sync, must not block; an exception is logged)."""
-        self._listeners().add(fn)
+        self._event_listeners.add(fn)
 
     def remove_event_listener(self, fn: EventListener) -> None:
-        self._listeners().remove(fn)
-
-    def _listeners(self) -> Listeners[EventListener]:
-        try:
-            return self._event_listeners
-        except AttributeError:
-            self._event_listeners = Listeners()
-            return self._event_listeners
+        self._event_listeners.remove(fn)
 
     def _events_committed(self, events: list[Event]) -> None:
-        self._listeners().tell(lambda fn: fn(events))
+        self._event_listeners.tell(lambda fn: fn(events))
 
     # --- writing -------------------------------------------------------------------------
 

@@ -164,18 +164,11 @@ class SqliteWebhooks(SqliteOps):
 
     _hooks: dict[str, list[Webhook]]
 
-    def _hook_cache(self) -> dict[str, list[Webhook]]:
-        try:
-            return self._hooks
-        except AttributeError:
-            self._hooks = {}
-            return self._hooks
-
     def _hooks_changed(self, customer_id: str) -> None:
         """Forget the tenant's cached subscriptions now and again once the change commits
         (a concurrent reader may have cached the committed, older list meanwhile)."""
-        self._hook_cache().pop(customer_id, None)
-        self.after_commit(lambda: self._hook_cache().pop(customer_id, None))
+        self._hooks.pop(customer_id, None)
+        self.after_commit(lambda: self._hooks.pop(customer_id, None))
 
     async def create_webhook(self, hook: Webhook) -> None:
         self._hooks_changed(hook.customer_id)
@@ -209,7 +202,7 @@ class SqliteWebhooks(SqliteOps):
     async def webhooks_of(self, customer_id: str) -> list[Webhook]:
         """Every subscription of the tenant, oldest first (routing an event). Read once,
         then from memory: every event is routed through this, subscriptions rarely change."""
-        cached = self._hook_cache().get(customer_id)
+        cached = self._hooks.get(customer_id)
         if cached is not None:
             return list(cached)
         rows = await self._fetch(
@@ -217,7 +210,7 @@ class SqliteWebhooks(SqliteOps):
             (customer_id,),
         )
         hooks = [_hook_from_row(r) for r in rows]
-        self._hook_cache()[customer_id] = hooks
+        self._hooks[customer_id] = hooks
         return list(hooks)
 
     async def delete_webhook(self, id: str, now: datetime) -> None:
@@ -238,7 +231,7 @@ class SqliteWebhooks(SqliteOps):
 
     async def get_webhook_secret(self, customer_id: str) -> str | None:
         """Read once, then from memory (every delivery is signed with it)."""
-        cache = self._secret_cache()
+        cache = self._secrets
         if customer_id in cache:
             return cache[customer_id]
         version = self._secrets_version
@@ -270,41 +263,27 @@ class SqliteWebhooks(SqliteOps):
             )
         return str(rows[0][0]) if rows else secret
 
-    _secrets_version = 0
-
-    def _secret_cache(self) -> dict[str, str]:
-        try:
-            return self._secrets
-        except AttributeError:
-            self._secrets = {}
-            return self._secrets
+    _secrets_version: int  # bumped by every secret change (a read under way keeps out)
 
     def _secret_changed(self, customer_id: str) -> None:
         """Forget the cached secret, and make a read that was under way not cache what it
         read (it may be the old one)."""
         self._secrets_version += 1
-        self._secret_cache().pop(customer_id, None)
+        self._secrets.pop(customer_id, None)
 
     # --- deliveries (the outbox) ---------------------------------------------------------
 
     def add_delivery_listener(self, listener: DeliveryListener) -> None:
-        self._delivery_hub().add(listener)
+        self._delivery_listeners.add(listener)
 
     def remove_delivery_listener(self, listener: DeliveryListener) -> None:
-        self._delivery_hub().remove(listener)
-
-    def _delivery_hub(self) -> Listeners[DeliveryListener]:
-        try:
-            return self._delivery_listeners
-        except AttributeError:
-            self._delivery_listeners = Listeners()
-            return self._delivery_listeners
+        self._delivery_listeners.remove(listener)
 
     def _deliveries_added(self, deliveries: list[Delivery]) -> None:
-        self._delivery_hub().tell(lambda listener: listener.deliveries_added(deliveries))
+        self._delivery_listeners.tell(lambda listener: listener.deliveries_added(deliveries))
 
     def _webhook_deleted(self, webhook_id: str) -> None:
-        self._delivery_hub().tell(lambda listener: listener.webhook_deleted(webhook_id))
+        self._delivery_listeners.tell(lambda listener: listener.webhook_deleted(webhook_id))
 
     async def add_delivery(self, d: Delivery) -> None:
         """Insert the row (in the caller's transaction, if any); the listeners get it
