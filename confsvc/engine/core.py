@@ -142,11 +142,11 @@ class EngineCore:
 
     @property
     def call_conference(self) -> dict[str, str]:
-        """conferencecall id -> conference id of every live call."""
-        return self.rooms.call_conference
+        """conferencecall id -> conference id of every live call (derived; tests)."""
+        return {c.id: c.conference_id for c in self.rooms.calls.values()}
 
     def lane_of_channel(self, channel_id: str) -> str | None:
-        lane = self.rooms.call_conference.get(self.rooms.channels.get(channel_id, ""))
+        lane = self.rooms.lane_of_call(self.rooms.channels.get(channel_id, ""))
         return lane if lane is not None else self.admitting.get(channel_id)
 
     async def conference(self, id: str, customer_id: str | None = None) -> Conference | None:
@@ -243,7 +243,7 @@ class EngineCore:
 
     def _call_timer(self, call_id: str, work: Transition, what: str) -> None:
         """A caller's timer fired: its work goes to the call's conference lane."""
-        conference_id = self.call_conference.get(call_id)
+        conference_id = self.rooms.lane_of_call(call_id)
         if conference_id is not None:
             self.lanes.fire(conference_id, lambda: work(self, call_id), what)
 

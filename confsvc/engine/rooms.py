@@ -20,12 +20,9 @@ class Rooms:
     def __init__(self) -> None:
         self.conferences: dict[str, Conference] = {}
         self.calls: dict[str, Conferencecall] = {}
-        # channel id -> conferencecall id, for events that name only the channel.
-        self.channels: dict[str, str] = {}
-        # conferencecall id -> conference id (the lane of a call's events).
-        self.call_conference: dict[str, str] = {}
+        # Indexes (a call's conference and a conference's callers are in the models).
+        self.channels: dict[str, str] = {}  # channel id -> conferencecall id
         self._by_room: dict[str, set[str]] = {}  # room -> live conference ids (all tenants)
-        self._members: dict[str, dict[str, None]] = {}  # conference id -> call ids, in order
         self.loaded = False
 
     async def load(self, store: Store) -> None:
@@ -62,19 +59,11 @@ class Rooms:
             return
         self.calls[call.id] = call
         self.channels[call.reference_id] = call.id
-        self.call_conference[call.id] = call.conference_id
-        self._members.setdefault(call.conference_id, {})[call.id] = None
 
     def forget_call(self, call: Conferencecall) -> None:
         self.calls.pop(call.id, None)
         if self.channels.get(call.reference_id) == call.id:
             del self.channels[call.reference_id]
-        self.call_conference.pop(call.id, None)
-        members = self._members.get(call.conference_id)
-        if members is not None:
-            members.pop(call.id, None)
-            if not members:
-                del self._members[call.conference_id]
 
     def _unindex_room(self, conf: Conference) -> None:
         ids = self._by_room.get(conf.room)
@@ -101,11 +90,19 @@ class Rooms:
         call_id = self.channels.get(channel_id)
         return self.calls.get(call_id) if call_id is not None else None
 
+    def lane_of_call(self, call_id: str) -> str | None:
+        """The conference (lane) of a live call."""
+        call = self.calls.get(call_id)
+        return call.conference_id if call is not None else None
+
     def live_calls(self, conference_id: str | None = None) -> list[Conferencecall]:
-        """Live calls of one conference in the order they came (or of all of them)."""
+        """Live calls of one conference in the order they came, as the conference lists
+        them (conferencecall_ids; saved with each call's admission and leave); or all."""
         if conference_id is None:
             return list(self.calls.values())
-        return [self.calls[c] for c in self._members.get(conference_id, ())]
+        conf = self.conferences.get(conference_id)
+        ids = conf.conferencecall_ids if conf is not None else ()
+        return [self.calls[c] for c in ids if c in self.calls]
 
     def live_conferences(self) -> list[Conference]:
         return list(self.conferences.values())
