@@ -112,9 +112,14 @@ def encode_mp3(pcm: Pcm) -> bytes:
     enc.set_quality(MP3_QUALITY)
     step = pcm.rate * pcm.channels * 2 * ENCODE_CHUNK_SECONDS
     out = bytearray()
-    for start in range(0, len(pcm.data), step):
-        out += enc.encode(pcm.data[start : start + step])
-    out += enc.flush()
+    try:
+        # At least one encode call: LAME refuses to flush an encoder that never
+        # encoded, and an empty room's recording has no samples at all.
+        for start in range(0, max(len(pcm.data), 1), step):
+            out += enc.encode(pcm.data[start : start + step])
+        out += enc.flush()
+    except RuntimeError as exc:
+        raise BadAudio(f"mp3 encoding failed: {exc}") from exc
     return bytes(out)
 
 

@@ -282,3 +282,10 @@ def test_convert_to_mp3_gives_mpeg_audio_frames() -> None:
     assert 2000 < len(data) < 8000  # ~32 kbit/s for a second, far less than the WAV
     with pytest.raises(ValueError):
         audio.convert(tone_wav(0.1), "ogg")
+
+
+def test_empty_recording_converts_to_mp3() -> None:
+    # An empty room's recording is a bare WAV header; LAME must still give a file.
+    data, ms = audio.convert(tone_wav(0.0), "mp3")
+    assert ms == 0
+    assert data[0] == 0xFF and data[1] & 0xE0 == 0xE0
