@@ -5,13 +5,12 @@ formats and transactions as sqlite.py; not journaled (the engine stores a call's
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from confsvc.domain.dialout import CallStatus, DialoutCall
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.store.base import DEFAULT_PAGE_SIZE
-from confsvc.store.sqlite_ops import SqliteOps
+from confsvc.store.sqlite_ops import Row, SqliteOps
 
 # Migration 5.
 CALLS_SCHEMA: list[str] = [
@@ -73,7 +72,7 @@ def _params(call: DialoutCall) -> list[Any]:
     return out
 
 
-def _from_row(r: sqlite3.Row) -> DialoutCall:
+def _from_row(r: Row) -> DialoutCall:
     fields = {k: (from_iso(r[k]) if k in _TIME_COLS else r[k]) for k in r.keys()}
     fields["room_created"] = bool(fields["room_created"])
     return DialoutCall.model_validate(fields)

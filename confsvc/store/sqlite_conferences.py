@@ -4,7 +4,6 @@ by-id and page queries."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from confsvc.domain.conference import Conference, ConferenceStatus
@@ -45,8 +44,8 @@ class SqliteConferences(SqliteOps):
     async def _write_conference(self, sql: str, conf: Conference) -> None:
         try:
             await self._write(sql, _conf_params(conf))
-        except sqlite3.IntegrityError as exc:
-            if "conferences.room" in str(exc):
+        except Exception as exc:
+            if self._room_conflict(exc):
                 raise RoomTaken(conf.room) from None
             raise
 

@@ -17,7 +17,6 @@ without reading the table back."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.events.model import Event
 from confsvc.store.listeners import Listeners
-from confsvc.store.sqlite_ops import SqliteOps
+from confsvc.store.sqlite_ops import Row, SqliteOps
 
 # Migration 4 (with the conference columns and the webhook tables).
 EVENTS_SCHEMA: list[str] = [
@@ -68,7 +67,7 @@ _INSERT_EVENT = (
 MAX_EVENTS_BATCH = 1000
 
 
-def _event_from_row(r: sqlite3.Row) -> Event:
+def _event_from_row(r: Row) -> Event:
     return Event(
         seq=r["tenant_seq"],
         store_seq=r["seq"],

@@ -1,12 +1,23 @@
-"""The base of SqliteStore's per-resource parts: the primitives they use (implemented by
-SqliteStore) and the two query shapes every resource shares (one by id, one page)."""
+"""The base of the per-resource parts (shared by SqliteStore and PgStore): the primitives
+they use (implemented by sql_base.SqlStore and the backend) and the two query shapes every
+resource shares (one by id, one page). Their SQL is SQLite's dialect with `?`
+placeholders; PostgreSQL translates it (pg_dialect.py)."""
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
+
+from confsvc.store.base import check_page_size, decode_page_token, encode_page_token
+
+
+class Row(Protocol):
+    """sqlite3.Row and asyncpg.Record alike: by column name or position, and keys()."""
+
+    def __getitem__(self, key: str | int, /) -> Any: ...
+
+    def keys(self) -> Any: ...
 
 
 class SqliteOps:
@@ -14,17 +25,7 @@ class SqliteOps:
 
         async def _write(self, sql: str, params: Sequence[Any]) -> None: ...
 
-        async def _fetch(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]: ...
-
-        async def _page(
-            self,
-            table: str,
-            cols: str,
-            where: list[str],
-            params: list[Any],
-            page_size: int,
-            page_token: str | None,
-        ) -> tuple[list[sqlite3.Row], str | None]: ...
+        async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]: ...
 
         def _changing(
             self,
@@ -38,9 +39,36 @@ class SqliteOps:
 
         def transaction(self) -> AbstractAsyncContextManager[Any]: ...
 
-    async def _get_one(
-        self, table: str, cols: str, id: str, customer_id: str | None
-    ) -> sqlite3.Row | None:
+        def _room_conflict(self, exc: BaseException) -> bool: ...
+
+        def _hold_once(self, name: str) -> bool: ...
+
+    async def _page(
+        self,
+        table: str,
+        cols: str,
+        where: list[str],
+        params: list[Any],
+        page_size: int,
+        page_token: str | None,
+    ) -> tuple[list[Row], str | None]:
+        """Newest first; keyset on (tm_create, id) so pages stay stable while rows are
+        added. Fetches one extra row to know whether a next page exists."""
+        size = check_page_size(page_size)
+        if page_token:
+            where = [*where, "(tm_create, id) < (?, ?)"]
+            params = [*params, *decode_page_token(page_token)]
+        sql = (
+            f"SELECT {cols} FROM {table} WHERE {' AND '.join(where)} "
+            "ORDER BY tm_create DESC, id DESC LIMIT ?"
+        )
+        rows = await self._fetch(sql, [*params, size + 1])
+        if len(rows) <= size:
+            return rows, None
+        last = rows[size - 1]
+        return rows[:size], encode_page_token(last["tm_create"], last["id"])
+
+    async def _get_one(self, table: str, cols: str, id: str, customer_id: str | None) -> Row | None:
         """The row with this id; None when missing or (customer_id given) another tenant's."""
         sql = f"SELECT {cols} FROM {table} WHERE id = ?"
         params: list[Any] = [id]
@@ -58,7 +86,7 @@ class SqliteOps:
         filters: dict[str, Any],
         page_size: int,
         page_token: str | None,
-    ) -> tuple[list[sqlite3.Row], str | None]:
+    ) -> tuple[list[Row], str | None]:
         """One page of the tenant's rows; filters with a None value are not applied."""
         where = ["customer_id = ?"]
         params: list[Any] = [customer_id]

@@ -5,13 +5,12 @@ Uses the store's plumbing (_write, _fetch, _page), so recording methods join a
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.domain.recording import Recording, RecordingStatus
 from confsvc.store.base import DEFAULT_PAGE_SIZE
-from confsvc.store.sqlite_ops import SqliteOps
+from confsvc.store.sqlite_ops import Row, SqliteOps
 
 # Migration 2 (with the conference columns in sqlite.py): the recordings table.
 RECORDINGS_SCHEMA: list[str] = [
@@ -67,7 +66,7 @@ def _rec_params(rec: Recording) -> list[Any]:
     return out
 
 
-def _rec_from_row(r: sqlite3.Row) -> Recording:
+def _rec_from_row(r: Row) -> Recording:
     fields = {k: (from_iso(r[k]) if k in _TIME_COLS else r[k]) for k in r.keys()}
     fields["beep"] = bool(fields["beep"])
     return Recording.model_validate(fields)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -16,6 +15,7 @@ from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.store.sqlite_calls import CALLS_SCHEMA
 from confsvc.store.sqlite_events import EVENTS_SCHEMA, TENANT_SEQ_SCHEMA
+from confsvc.store.sqlite_ops import Row
 from confsvc.store.sqlite_recordings import RECORDINGS_REASON_SCHEMA, RECORDINGS_SCHEMA
 from confsvc.store.sqlite_webhooks import WEBHOOKS_SCHEMA
 
@@ -194,7 +194,7 @@ def _conf_params(c: Conference) -> list[Any]:
     return [_to_db(getattr(c, col)) for col in _split(_CONF_COLS)]
 
 
-def _conf_from_row(r: sqlite3.Row) -> Conference:
+def _conf_from_row(r: Row) -> Conference:
     return Conference.model_validate({k: _from_db(k, r[k]) for k in r.keys()})
 
 
@@ -204,7 +204,7 @@ def _call_params(c: Conferencecall) -> list[Any]:
     return [_to_db(extra[col] if col in extra else getattr(c, col)) for col in _split(_CALL_COLS)]
 
 
-def _call_from_row(r: sqlite3.Row) -> Conferencecall:
+def _call_from_row(r: Row) -> Conferencecall:
     fields = {k: _from_db(k, r[k]) for k in r.keys() if not k.startswith("caller_")}
     fields["caller"] = {"number": r["caller_number"], "name": r["caller_name"]}
     return Conferencecall.model_validate(fields)

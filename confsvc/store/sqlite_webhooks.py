@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ from confsvc.domain.ids import from_iso, to_iso
 from confsvc.events.model import CANCELLED, DELIVERED, FAILED, PENDING, Delivery, Webhook
 from confsvc.store.base import DEFAULT_PAGE_SIZE, DeliveryListener, check_page_size
 from confsvc.store.listeners import Listeners
-from confsvc.store.sqlite_ops import SqliteOps
+from confsvc.store.sqlite_ops import Row, SqliteOps
 
 # Migration 4 (with the events table).
 WEBHOOKS_SCHEMA: list[str] = [
@@ -89,7 +88,7 @@ _ATTEMPTS_MAX = 500  # rows per UPDATE (8 parameters each, SQLite allows 32766)
 PENDING_BATCH = 200  # rows per read at start: each batch is decoded in one go
 
 
-def _hook_from_row(r: sqlite3.Row) -> Webhook:
+def _hook_from_row(r: Row) -> Webhook:
     return Webhook(
         id=r["id"],
         customer_id=r["customer_id"],
@@ -99,7 +98,7 @@ def _hook_from_row(r: sqlite3.Row) -> Webhook:
     )
 
 
-def _delivery_from_row(r: sqlite3.Row) -> Delivery:
+def _delivery_from_row(r: Row) -> Delivery:
     fields = {k: (from_iso(r[k]) if k in _TIME_COLS else r[k]) for k in r.keys()}
     return Delivery(**fields)
 
@@ -129,7 +128,12 @@ def decode_seq_token(token: str) -> int:
 
 def _attempts_sql(n: int) -> str:
     """One UPDATE for n rows: a row cancelled meanwhile (no longer pending) stays so."""
-    values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?)"] * n)
+    # Typed placeholders: PostgreSQL reads an untyped VALUES column as text.
+    row = (
+        "(CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS REAL), "
+        "CAST(? AS REAL), CAST(? AS REAL), CAST(? AS INTEGER), CAST(? AS TEXT))"
+    )
+    values = ", ".join([row] * n)
     return (
         f"WITH r({_ATTEMPT_COLS}) AS (VALUES {values}) "
         f"UPDATE deliveries SET {_ATTEMPT_SETS}, tm_update = ? FROM r "
@@ -250,12 +254,17 @@ class SqliteWebhooks(SqliteOps):
     ) -> str:
         """Store the tenant's secret; replace=False keeps an existing one. Returns the
         secret in force afterwards."""
-        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        on_conflict = (
+            "DO UPDATE SET secret = excluded.secret, tm_create = excluded.tm_create"
+            if replace
+            else "DO NOTHING"
+        )  # SQLite and PostgreSQL alike (no INSERT OR REPLACE)
         async with self.transaction():
             self._secret_changed(customer_id)
             self.after_commit(lambda: self._secret_changed(customer_id))
             await self._write(
-                f"{verb} INTO webhook_secrets (customer_id, secret, tm_create) VALUES (?, ?, ?)",
+                "INSERT INTO webhook_secrets (customer_id, secret, tm_create) VALUES (?, ?, ?) "
+                f"ON CONFLICT (customer_id) {on_conflict}",
                 (customer_id, secret, to_iso(now)),
             )
             rows = await self._fetch(
