@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings()
     configure(settings.log_level, settings.log_format)
     if args.command == "serve":
-        if problem := settings.missing_secret():
+        if problem := settings.missing_secret() or settings.db_problem():
             print(f"confsvc: {problem}", file=sys.stderr)
             return 2
 

@@ -15,6 +15,8 @@ NO_ARI_PASSWORD = (
     'wrote> (`asterisk/ctl env` prints both; README "SIP and Asterisk credentials")'
 )
 
+DB_SCHEMES = ("sqlite:///", "postgresql://", "postgres://")
+
 
 def read_secrets_file(path: Path) -> dict[str, str]:
     """KEY=VALUE lines as asterisk/ctl writes them (<runtime dir>/secrets/<instance>.env);
@@ -49,6 +51,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     db_path: str = ".runtime/confsvc.sqlite3"
+    # The store: sqlite:///<path> (the default: sqlite:///<db_path>) or
+    # postgresql://user:pass@host:port/db (README "PostgreSQL and a standby controller").
+    db_url: str = ""
     # "token:customer_id" pairs, comma separated; each token is one tenant's key.
     tokens: str = Field(default="")
     auto_create_rooms: bool = False
@@ -111,6 +116,16 @@ class Settings(BaseSettings):
         if self.secrets_file:
             return f"CONFSVC_SECRETS_FILE {self.secrets_file}: unreadable or no {ARI_PASSWORD_KEY}"
         return NO_ARI_PASSWORD
+
+    @property
+    def store_url(self) -> str:
+        return self.db_url or f"sqlite:///{self.db_path}"
+
+    def db_problem(self) -> str | None:
+        """Why CONFSVC_DB_URL names no store we have, or None (checked before `serve`)."""
+        if self.store_url.startswith(DB_SCHEMES):
+            return None
+        return f"CONFSVC_DB_URL must start with one of {', '.join(DB_SCHEMES)}"
 
     @property
     def ari_url(self) -> str:

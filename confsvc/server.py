@@ -18,7 +18,7 @@ from confsvc.events import wiring as events_wiring
 from confsvc.events.outbox import Outbox
 from confsvc.events.ws import Hub
 from confsvc.outbound import OutboundPolicy
-from confsvc.store import SqliteStore
+from confsvc.store.factory import make_store
 
 log = structlog.get_logger(__name__)
 
@@ -37,7 +37,7 @@ async def serve(settings: Settings) -> None:
 
 
 async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]]) -> None:
-    store = SqliteStore(settings.db_path)
+    store = make_store(settings.store_url)
     await store.open()
     closers.append(store.close)
     ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app)

@@ -6,12 +6,16 @@ A test that needs Asterisk or a softphone FAILS when it cannot get one: there ar
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from confsvc.store.pg import PgStore
+from confsvc.store.sql_base import SqlStore
+from confsvc.store.sqlite import SqliteStore
 from tests.support.controller import Controller, running_controller
+from tests.support.postgres import Postgres, pg_port
 from tests.support.runtime import Runtime, started, test_env
 
 
@@ -26,3 +30,27 @@ async def controller(runtime: Runtime, tmp_path: Path) -> AsyncIterator[Controll
     """A fresh controller process (own SQLite file) against the session's Asterisk."""
     async with running_controller(runtime, tmp_path / "controller") as ctl:
         yield ctl
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """One private PostgreSQL per test session (scripts/pg; fails, never skips)."""
+    with started(Postgres(pg_port()), "the test PostgreSQL") as pg:
+        yield pg
+
+
+StoreMaker = Callable[[], SqlStore]
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreMaker]:
+    """The store contract on both backends: make_store() is a new (unopened) store on this
+    test's own empty database; called again, another store on the same database (a
+    restart, or a second process)."""
+    if request.param == "sqlite":
+        path = tmp_path / "nested" / "dir" / "confsvc.sqlite3"  # parent dirs do not exist yet
+        yield lambda: SqliteStore(path)
+        return
+    pg: Postgres = request.getfixturevalue("postgres")
+    async with pg.database() as url:
+        yield lambda: PgStore(url)

@@ -101,6 +101,11 @@ class SqlStore:
         """Inside the migration transaction, before anything is read (PostgreSQL: an
         advisory lock, so two processes starting at once apply each version once)."""
 
+    async def _order_events(self) -> None:
+        """Before the first event of a transaction (append_event): make events commit in
+        store_seq order and number each tenant's without a gap. SQLite has one writer,
+        so nothing to do; PostgreSQL takes a lock held until the commit."""
+
     # --- migrations -----------------------------------------------------------------------
 
     async def _migrate(self) -> None:

@@ -112,6 +112,7 @@ class SqliteEvents(SqliteOps):
         """Store the event in the current transaction (or a new one); returns its seq
         (the tenant's)."""
         async with self.transaction():
+            await self._order_events()
             rows = await self._fetch(
                 _INSERT_EVENT,
                 (

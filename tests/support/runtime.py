@@ -9,7 +9,7 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import pytest
 
@@ -77,7 +77,13 @@ class Runtime:
         return self.settings[f"CONFSVC_{key}"]
 
 
-R = TypeVar("R", bound=Runtime)
+class Startable(Protocol):
+    def start(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+R = TypeVar("R", bound=Startable)
 
 
 @contextlib.contextmanager

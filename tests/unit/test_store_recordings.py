@@ -1,10 +1,11 @@
-"""SqliteStore recordings: round trips, tenant scoping, paging, delete, active list, and
-the migration that adds them (and the conference's record columns) to a v1 database."""
+"""Store recordings on both backends (make_store, tests/conftest.py): round trips, tenant
+scoping, paging, delete, active list, and (SQLite) the migration that adds them (and the
+conference's record columns) to a v1 database."""
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from confsvc.domain.conference import create as create_conference
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.recording import Recording, RecordingFormat, RecordingStatus, create
 from confsvc.store import SCHEMA_VERSION, SqliteStore, Store
+from confsvc.store.sql_base import SqlStore
 from confsvc.store.sqlite import MIGRATIONS
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
@@ -29,8 +31,8 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
-    async with SqliteStore(db_path) as s:
+async def store(make_store: Callable[[], SqlStore]) -> AsyncIterator[SqlStore]:
+    async with make_store() as s:
         yield s
 
 
@@ -38,13 +40,13 @@ def rec(customer: str = "cust-1", conference: str = "conf-1", t: float = 0, **kw
     return create(customer_id=customer, conference_id=conference, now=at(t), **kw)
 
 
-async def test_schema_is_v2_and_store_protocol(store: SqliteStore) -> None:
+async def test_schema_is_v2_and_store_protocol(store: SqlStore) -> None:
     assert SCHEMA_VERSION >= 2  # later migrations (3, 4, ...) come on top
     assert await store.schema_version() == SCHEMA_VERSION
     assert isinstance(store, Store)
 
 
-async def test_round_trip_every_field(store: SqliteStore) -> None:
+async def test_round_trip_every_field(store: SqlStore) -> None:
     r = rec(format="mp3", max_duration=120, beep=True)
     await store.save_recording(r)
     assert await store.get_recording(r.id) == r
@@ -56,7 +58,7 @@ async def test_round_trip_every_field(store: SqliteStore) -> None:
     assert got.tm_update == at(5) and got.tm_update.microsecond == 123456
 
 
-async def test_a_failed_recordings_reason_round_trips(store: SqliteStore) -> None:
+async def test_a_failed_recordings_reason_round_trips(store: SqlStore) -> None:
     r = rec()
     await store.save_recording(r)
     assert (await store.get_recording(r.id)).reason is None  # type: ignore[union-attr]
@@ -65,7 +67,7 @@ async def test_a_failed_recordings_reason_round_trips(store: SqliteStore) -> Non
     assert await store.get_recording(r.id) == failed
 
 
-async def test_tenant_scoping(store: SqliteStore) -> None:
+async def test_tenant_scoping(store: SqlStore) -> None:
     r = rec(customer="cust-a")
     await store.save_recording(r)
     assert await store.get_recording(r.id, "cust-a") == r
@@ -75,7 +77,7 @@ async def test_tenant_scoping(store: SqliteStore) -> None:
     assert (page, token) == ([], None)
 
 
-async def test_list_newest_first_with_paging_and_filter(store: SqliteStore) -> None:
+async def test_list_newest_first_with_paging_and_filter(store: SqlStore) -> None:
     made = [rec(conference="conf-1" if i % 2 else "conf-2", t=i) for i in range(5)]
     for r in made:
         await store.save_recording(r)
@@ -94,7 +96,7 @@ async def test_list_newest_first_with_paging_and_filter(store: SqliteStore) -> N
     assert [r.id for r in only] == [made[3].id, made[1].id]
 
 
-async def test_list_refuses_bad_paging(store: SqliteStore) -> None:
+async def test_list_refuses_bad_paging(store: SqlStore) -> None:
     with pytest.raises(ValidationFailed) as exc:
         await store.list_recordings("cust-1", page_token="not-a-token")
     assert exc.value.field == "page_token"
@@ -102,7 +104,7 @@ async def test_list_refuses_bad_paging(store: SqliteStore) -> None:
         await store.list_recordings("cust-1", page_size=0)
 
 
-async def test_delete(store: SqliteStore) -> None:
+async def test_delete(store: SqlStore) -> None:
     r = rec()
     await store.save_recording(r)
     await store.delete_recording(r.id)
@@ -110,7 +112,7 @@ async def test_delete(store: SqliteStore) -> None:
     await store.delete_recording(r.id)  # no-op when missing
 
 
-async def test_list_active_recordings_all_tenants_oldest_first(store: SqliteStore) -> None:
+async def test_list_active_recordings_all_tenants_oldest_first(store: SqlStore) -> None:
     a = rec(customer="cust-a", t=2)
     b = rec(customer="cust-b", t=1)
     done = rec(t=0).finish(at(3), duration_ms=1, size_bytes=1)
@@ -122,7 +124,7 @@ async def test_list_active_recordings_all_tenants_oldest_first(store: SqliteStor
     assert all(r.status is RecordingStatus.RECORDING for r in active)
 
 
-async def test_recordings_join_transactions(store: SqliteStore) -> None:
+async def test_recordings_join_transactions(store: SqlStore) -> None:
     r = rec()
     with pytest.raises(RuntimeError):
         async with store.transaction() as tx:
@@ -131,7 +133,7 @@ async def test_recordings_join_transactions(store: SqliteStore) -> None:
     assert await store.get_recording(r.id) is None
 
 
-async def test_conference_record_fields_round_trip(store: SqliteStore) -> None:
+async def test_conference_record_fields_round_trip(store: SqlStore) -> None:
     c = create_conference(customer_id="c", now=T0, room="r1", record=True, record_format="mp3")
     await store.create_conference(c)
     got = await store.get_conference(c.id)

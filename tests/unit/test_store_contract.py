@@ -1,14 +1,16 @@
-"""SqliteStore: round trips, room uniqueness, paging, tenant scoping, transactions,
-restart survival. Each test gets its own database file under tmp_path."""
+"""The store contract on both backends (SQLite and PostgreSQL: the make_store fixture in
+tests/conftest.py): round trips, room uniqueness, paging, tenant scoping, transactions,
+restart survival. Each test gets its own empty database."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from confsvc.domain.conference import Conference, ConferenceStatus, create
@@ -16,6 +18,9 @@ from confsvc.domain.conferencecall import Conferencecall, ConferencecallStatus
 from confsvc.domain.conferencecall import create as create_call
 from confsvc.domain.errors import RoomTaken, ValidationFailed
 from confsvc.store import SCHEMA_VERSION, SqliteStore, Store
+from confsvc.store.sql_base import SqlStore
+
+StoreMaker = Callable[[], SqlStore]
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
@@ -30,8 +35,8 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def store(db_path: Path) -> AsyncIterator[SqliteStore]:
-    async with SqliteStore(db_path) as s:
+async def store(make_store: StoreMaker) -> AsyncIterator[SqlStore]:
+    async with make_store() as s:
         yield s
 
 
@@ -52,15 +57,19 @@ def terminated(c: Conference, t: float = 5) -> Conference:
 # --- basics -------------------------------------------------------------------------------
 
 
-async def test_is_a_store_and_creates_schema(store: SqliteStore, db_path: Path) -> None:
+async def test_is_a_store_and_creates_schema(store: SqlStore) -> None:
     assert isinstance(store, Store)
-    assert await asyncio.to_thread(db_path.exists)
     assert await store.schema_version() == SCHEMA_VERSION
+
+
+async def test_sqlite_file_is_made_in_wal_mode(db_path: Path) -> None:
+    async with SqliteStore(db_path):
+        assert await asyncio.to_thread(db_path.exists)
     with sqlite3.connect(db_path) as raw:
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
-async def test_conference_round_trip_every_field(store: SqliteStore) -> None:
+async def test_conference_round_trip_every_field(store: SqlStore) -> None:
     c = conf(
         type="conference", name="Weekly sync", detail="ünïcode ok", timeout=3600,
         max_participants=7, data={"k": [1, {"x": None}], "s": "v"},
@@ -83,7 +92,7 @@ async def test_conference_round_trip_every_field(store: SqliteStore) -> None:
     assert got == c2 and got.tm_delete == at(6) and got.status is ConferenceStatus.TERMINATED
 
 
-async def test_conferencecall_round_trip_every_field(store: SqliteStore) -> None:
+async def test_conferencecall_round_trip_every_field(store: SqlStore) -> None:
     c = conf()
     cc = call(c, caller_number="+6511111111", caller_name="Alice O'Neil")
     await store.save_conferencecall(cc)
@@ -98,7 +107,7 @@ async def test_conferencecall_round_trip_every_field(store: SqliteStore) -> None
     assert got == cc and got.status is ConferencecallStatus.LEAVED  # history is kept
 
 
-async def test_missing_returns_none(store: SqliteStore) -> None:
+async def test_missing_returns_none(store: SqlStore) -> None:
     assert await store.get_conference("nope") is None
     assert await store.get_conferencecall("nope") is None
     assert await store.get_conference_by_room("cust-1", "room1") is None
@@ -108,7 +117,7 @@ async def test_missing_returns_none(store: SqliteStore) -> None:
 # --- room uniqueness ------------------------------------------------------------------------
 
 
-async def test_live_duplicate_room_refused(store: SqliteStore) -> None:
+async def test_live_duplicate_room_refused(store: SqlStore) -> None:
     first = conf(room="dup")
     await store.create_conference(first)
     with pytest.raises(RoomTaken) as exc:
@@ -117,7 +126,7 @@ async def test_live_duplicate_room_refused(store: SqliteStore) -> None:
     assert await store.get_conference_by_room("cust-1", "dup") == first
 
 
-async def test_room_reusable_after_terminated(store: SqliteStore) -> None:
+async def test_room_reusable_after_terminated(store: SqlStore) -> None:
     first = conf(room="dup")
     await store.create_conference(first)
     await store.save_conference(terminated(first))
@@ -128,7 +137,7 @@ async def test_room_reusable_after_terminated(store: SqliteStore) -> None:
     assert (await store.get_conference(first.id)).status is ConferenceStatus.TERMINATED
 
 
-async def test_a_live_room_is_refused_to_another_customer(store: SqliteStore) -> None:
+async def test_a_live_room_is_refused_to_another_customer(store: SqlStore) -> None:
     """Dial-in names only the room: a live room belongs to one tenant (issue 11)."""
     a, b = conf("cust-a", room="shared"), conf("cust-b", room="shared", t=1)
     await store.create_conference(a)
@@ -141,19 +150,19 @@ async def test_a_live_room_is_refused_to_another_customer(store: SqliteStore) ->
     assert await store.get_conference_by_room("cust-b", "shared") == b
 
 
-async def test_rooms_are_case_sensitive(store: SqliteStore) -> None:
+async def test_rooms_are_case_sensitive(store: SqlStore) -> None:
     await store.create_conference(conf(room="Room"))
     await store.create_conference(conf(room="room", t=1))
 
 
-async def test_duplicate_id_is_not_room_taken(store: SqliteStore) -> None:
+async def test_duplicate_id_is_not_room_taken(store: SqlStore) -> None:
     c = conf()
     await store.create_conference(c)
-    with pytest.raises(sqlite3.IntegrityError):
+    with pytest.raises((sqlite3.IntegrityError, asyncpg.UniqueViolationError)):
         await store.create_conference(c.model_copy(update={"room": "other"}))
 
 
-async def test_save_cannot_steal_a_live_room(store: SqliteStore) -> None:
+async def test_save_cannot_steal_a_live_room(store: SqlStore) -> None:
     a, b = conf(room="ra"), conf(room="rb", t=1)
     await store.create_conference(a)
     await store.create_conference(b)
@@ -165,7 +174,7 @@ async def test_save_cannot_steal_a_live_room(store: SqliteStore) -> None:
 # --- listing ------------------------------------------------------------------------------
 
 
-async def test_paging_three_pages_newest_first(store: SqliteStore) -> None:
+async def test_paging_three_pages_newest_first(store: SqlStore) -> None:
     made = [conf(room=f"r{i}", t=i) for i in range(7)]
     made.append(conf(room="same_time_a", t=3))  # a tie on tm_create: id breaks it
     for c in made:
@@ -191,7 +200,7 @@ async def test_paging_three_pages_newest_first(store: SqliteStore) -> None:
     assert [c.id for c in first + second] == [c.id for c in expected[:6]]
 
 
-async def test_paging_status_filter(store: SqliteStore) -> None:
+async def test_paging_status_filter(store: SqlStore) -> None:
     for i in range(5):
         c = conf(room=f"r{i}", t=i)
         await store.create_conference(terminated(c) if i % 2 else c)
@@ -204,26 +213,26 @@ async def test_paging_status_filter(store: SqliteStore) -> None:
 
 
 @pytest.mark.parametrize("token", ["garbage!!", "bm90IGpzb24", "WzEsMl0", "WyJ4IiwieSJd"])
-async def test_bad_page_token(store: SqliteStore, token: str) -> None:
+async def test_bad_page_token(store: SqlStore, token: str) -> None:
     with pytest.raises(ValidationFailed) as exc:
         await store.list_conferences("cust-1", page_token=token)
     assert exc.value.field == "page_token"
 
 
 @pytest.mark.parametrize("size", [0, 101, True, "5"])
-async def test_bad_page_size(store: SqliteStore, size: object) -> None:
+async def test_bad_page_size(store: SqlStore, size: object) -> None:
     with pytest.raises(ValidationFailed):
         await store.list_conferences("cust-1", page_size=size)  # type: ignore[arg-type]
 
 
-async def test_list_live_conferences_all_tenants(store: SqliteStore) -> None:
+async def test_list_live_conferences_all_tenants(store: SqlStore) -> None:
     a, b, c = conf("c1", room="a"), conf("c2", room="b", t=1), conf("c1", room="c", t=2)
     for x in (a, b, terminated(c)):
         await store.create_conference(x)
     assert [x.id for x in await store.list_live_conferences()] == [a.id, b.id]
 
 
-async def test_conferencecall_listing(store: SqliteStore) -> None:
+async def test_conferencecall_listing(store: SqlStore) -> None:
     c1, c2 = conf(room="one"), conf(room="two")
     for x in (c1, c2):
         await store.create_conference(x)
@@ -251,7 +260,7 @@ async def test_conferencecall_listing(store: SqliteStore) -> None:
 # --- tenant scoping -------------------------------------------------------------------------
 
 
-async def test_tenant_scoping(store: SqliteStore) -> None:
+async def test_tenant_scoping(store: SqlStore) -> None:
     c = conf("cust-a")
     cc = call(c)
     await store.create_conference(c)
@@ -268,7 +277,7 @@ async def test_tenant_scoping(store: SqliteStore) -> None:
 # --- transactions -------------------------------------------------------------------------
 
 
-async def test_transaction_commits_both(store: SqliteStore) -> None:
+async def test_transaction_commits_both(store: SqlStore) -> None:
     c, _ = conf().start(at(1))
     cc = call(c, t=2)
     c, _ = c.add_call(cc.id, at(2))
@@ -280,7 +289,7 @@ async def test_transaction_commits_both(store: SqliteStore) -> None:
     assert await store.get_conferencecall(cc.id) == cc
 
 
-async def test_transaction_rollback_leaves_nothing(store: SqliteStore) -> None:
+async def test_transaction_rollback_leaves_nothing(store: SqlStore) -> None:
     c = conf()
     cc = call(c)
     with pytest.raises(RuntimeError, match="boom"):
@@ -295,7 +304,7 @@ async def test_transaction_rollback_leaves_nothing(store: SqliteStore) -> None:
     assert await store.get_conference(c.id) == c
 
 
-async def test_room_taken_inside_transaction_rolls_back(store: SqliteStore) -> None:
+async def test_room_taken_inside_transaction_rolls_back(store: SqlStore) -> None:
     await store.create_conference(conf(room="dup"))
     cc = call(conf(), t=1)
     with pytest.raises(RoomTaken):
@@ -305,7 +314,7 @@ async def test_room_taken_inside_transaction_rolls_back(store: SqliteStore) -> N
     assert await store.get_conferencecall(cc.id) is None
 
 
-async def test_nested_transaction_joins_outer(store: SqliteStore) -> None:
+async def test_nested_transaction_joins_outer(store: SqlStore) -> None:
     c = conf()
     with pytest.raises(ValueError):
         async with store.transaction():
@@ -315,7 +324,7 @@ async def test_nested_transaction_joins_outer(store: SqliteStore) -> None:
     assert await store.get_conference(c.id) is None
 
 
-async def test_other_tasks_do_not_see_uncommitted_and_wait_to_write(store: SqliteStore) -> None:
+async def test_other_tasks_do_not_see_uncommitted_and_wait_to_write(store: SqlStore) -> None:
     c = conf()
     other = conf(room="other", t=1)
     inside = asyncio.Event()
@@ -340,7 +349,7 @@ async def test_other_tasks_do_not_see_uncommitted_and_wait_to_write(store: Sqlit
     assert await store.get_conference(other.id) == other
 
 
-async def test_cancelled_transaction_rolls_back(store: SqliteStore) -> None:
+async def test_cancelled_transaction_rolls_back(store: SqlStore) -> None:
     c = conf()
     inside = asyncio.Event()
 
@@ -364,13 +373,13 @@ async def test_cancelled_transaction_rolls_back(store: SqliteStore) -> None:
 # --- restart survival -----------------------------------------------------------------------
 
 
-async def test_reopen_sees_data(db_path: Path) -> None:
+async def test_reopen_sees_data(make_store: StoreMaker) -> None:
     c, _ = conf().start(at(1))
     cc = call(c)
-    async with SqliteStore(db_path) as s1:
+    async with make_store() as s1:
         await s1.create_conference(c)
         await s1.save_conferencecall(cc)
-    async with SqliteStore(db_path) as s2:  # schema exists already: migrations are no-ops
+    async with make_store() as s2:  # schema exists already: migrations are no-ops
         assert await s2.schema_version() == SCHEMA_VERSION
         assert await s2.get_conference(c.id) == c
         assert await s2.get_conferencecall(cc.id) == cc
@@ -378,12 +387,10 @@ async def test_reopen_sees_data(db_path: Path) -> None:
             await s2.create_conference(conf(room=c.room, t=2))
 
 
-async def test_refuses_newer_schema(db_path: Path) -> None:
-    async with SqliteStore(db_path):
-        pass
-    with sqlite3.connect(db_path) as raw:
-        raw.execute("INSERT INTO schema_version VALUES (?, 'x')", (SCHEMA_VERSION + 1,))
-    s = SqliteStore(db_path)
+async def test_refuses_newer_schema(make_store: StoreMaker) -> None:
+    async with make_store() as s:
+        await s._write("INSERT INTO schema_version VALUES (?, 'x')", (SCHEMA_VERSION + 1,))
+    s = make_store()
     with pytest.raises(RuntimeError, match="newer"):
         await s.open()
     await s.close()
@@ -397,7 +404,7 @@ async def test_memory_database_works() -> None:
         assert await s.get_conference(c.id) == c
 
 
-async def test_closed_store_raises(db_path: Path) -> None:
-    s = SqliteStore(db_path)
+async def test_closed_store_raises(make_store: StoreMaker) -> None:
+    s = make_store()
     with pytest.raises(RuntimeError, match="not open"):
         await s.get_conference("x")
