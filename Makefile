@@ -17,9 +17,10 @@ venv: $(VENV_STAMP)
 runtime:
 	asterisk/ctl build
 
-## Start Asterisk and the controller in the foreground (Ctrl-C stops both).
+## Start Asterisk and the controller in the foreground (Ctrl-C stops both). DB=postgres:
+## on a local PostgreSQL (scripts/pg) instead of SQLite.
 run: venv runtime
-	scripts/run
+	DB=$(DB) scripts/run
 
 ## The whole suite, real Asterisk and softphones included.
 test: venv runtime

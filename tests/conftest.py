@@ -26,9 +26,32 @@ def runtime() -> Iterator[Runtime]:
 
 
 @pytest.fixture
-async def controller(runtime: Runtime, tmp_path: Path) -> AsyncIterator[Controller]:
-    """A fresh controller process (own SQLite file) against the session's Asterisk."""
-    async with running_controller(runtime, tmp_path / "controller") as ctl:
+def backend() -> str:
+    """The store of the test's controllers; `@pytest.mark.parametrize("backend", ["sqlite",
+    "postgres"])` on a test or module runs it on both."""
+    return "sqlite"
+
+
+@pytest.fixture
+async def store_settings(
+    backend: str, request: pytest.FixtureRequest
+) -> AsyncIterator[dict[str, str]]:
+    """The controller settings for `backend`: SQLite in the test's directory (the
+    controller's default), or a new empty database on the session's PostgreSQL."""
+    if backend == "sqlite":
+        yield {}
+        return
+    pg: Postgres = request.getfixturevalue("postgres")
+    async with pg.database() as url:
+        yield {"CONFSVC_DB_URL": url}
+
+
+@pytest.fixture
+async def controller(
+    runtime: Runtime, tmp_path: Path, store_settings: dict[str, str]
+) -> AsyncIterator[Controller]:
+    """A fresh controller process (own database) against the session's Asterisk."""
+    async with running_controller(runtime, tmp_path / "controller", **store_settings) as ctl:
         yield ctl
 
 

@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from tests.support.audio import ABSENT, HEARD, band_energy, read_wav
 from tests.support.controller import Controller
 from tests.support.phone import Phone
 from tests.support.room import calls_of, create_room, phones, wait_joined
 from tests.support.runtime import Runtime
+
+# The conference core on both stores (issue 14).
+pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 
 TONES = [440.0, 700.0, 1150.0]
 

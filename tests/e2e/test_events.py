@@ -34,9 +34,17 @@ LIFE = ["conferencecall_joining", "conferencecall_joined", "conferencecall_leavi
 DOWN_SECONDS = 10.0
 
 
+# The event stream on both stores (issue 14): webhooks, WebSocket and /v1/events alike.
+pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+
+
 @pytest.fixture
-async def ctl(runtime: Runtime, tmp_path: Path) -> AsyncIterator[Controller]:
-    async with running_controller(runtime, tmp_path / "controller", **SETTINGS) as c:
+async def ctl(
+    runtime: Runtime, tmp_path: Path, store_settings: dict[str, str]
+) -> AsyncIterator[Controller]:
+    async with running_controller(
+        runtime, tmp_path / "controller", **SETTINGS, **store_settings
+    ) as c:
         yield c
 
 

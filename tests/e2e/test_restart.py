@@ -5,11 +5,16 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from tests.e2e.test_conference_audio import TONES, hang_up_all, share
 from tests.support.audio import HEARD
 from tests.support.controller import Controller
 from tests.support.room import calls_of, create_room, phones, wait_joined
 from tests.support.runtime import Runtime
+
+# The conference core on both stores (issue 14).
+pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 
 
 async def test_kill9_and_restart_keeps_callers(runtime: Runtime, controller: Controller) -> None:
