@@ -23,7 +23,9 @@ from typing import Any
 
 import asyncpg
 
+from confsvc.events.model import Event
 from confsvc.store.pg_dialect import pg_params, to_pg
+from confsvc.store.pg_events import CHANNEL, EventTail
 from confsvc.store.sql_base import SqlStore
 from confsvc.store.sqlite_calls import SqliteCalls
 from confsvc.store.sqlite_conferences import SqliteConferences
@@ -51,6 +53,8 @@ class PgStore(
         self.url = url
         self._w: asyncpg.Connection | None = None
         self._pool: asyncpg.Pool | None = None
+        # Events of other processes (LISTEN/NOTIFY) and ours, handed over in order.
+        self._tail = EventTail(url, self.events_after, self._tell_event_listeners)
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -61,11 +65,15 @@ class PgStore(
         try:
             await self._migrate()
             self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=READ_POOL_SIZE)
+            self._tail.writer_pid = self._w.get_server_pid()
+            rows = await self._query_r("SELECT COALESCE(MAX(seq), 0) FROM events", ())
+            await self._tail.start(int(rows[0][0]))
         except BaseException:
             await self.close()
             raise
 
     async def close(self) -> None:
+        await self._tail.close()
         w, pool, self._w, self._pool = self._w, self._pool, None, None
         if pool is not None:
             await pool.close()
@@ -80,6 +88,7 @@ class PgStore(
             raise RuntimeError("store is not open")
         if w.is_closed() and not self._in_tx():  # the server restarted: a new session
             w = self._w = await asyncpg.connect(self.url)
+            self._tail.writer_pid = w.get_server_pid()
         return w
 
     async def _exec_w(self, sql: str, params: Sequence[Any] = ()) -> None:
@@ -115,6 +124,15 @@ class PgStore(
     async def _order_events(self) -> None:
         if self._hold_once("events"):
             await self._exec_w(f"SELECT pg_advisory_xact_lock({LOCK_CLASS}, {EVENTS_LOCK})")
+            await self._exec_w(f"NOTIFY {CHANNEL}")  # sent at the commit (pg_events.py)
+
+    # --- events to listeners: through the tail, in store_seq order across processes --------
+
+    def _events_committed(self, events: list[Event]) -> None:
+        self._tail.committed(events)
+
+    def _tell_event_listeners(self, events: Sequence[Event]) -> None:
+        self._event_listeners.tell(lambda fn: fn(events))
 
     def _room_conflict(self, exc: BaseException) -> bool:
         return isinstance(exc, asyncpg.UniqueViolationError) and (

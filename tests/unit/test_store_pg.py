@@ -90,3 +90,27 @@ def test_the_store_url_picks_the_backend(monkeypatch: pytest.MonkeyPatch) -> Non
     assert Settings().store_url == "sqlite:////tmp/y.db" and Settings().db_problem() is None
     monkeypatch.setenv("CONFSVC_DB_URL", "mysql://x")
     assert "CONFSVC_DB_URL" in (Settings().db_problem() or "")
+
+
+async def test_listeners_hear_every_processs_events_once_in_order(url: str) -> None:
+    """LISTEN/NOTIFY: a WebSocket hub on B hears what A commits (and its own), each once,
+    in store_seq order."""
+    async with PgStore(url) as a, PgStore(url) as b:
+        heard_a: list[Event] = []
+        heard_b: list[Event] = []
+        a.add_event_listener(heard_a.extend)
+        b.add_event_listener(heard_b.extend)
+
+        async def burst(store: PgStore, tenant: str) -> None:
+            for _ in range(20):
+                await store.append_event(event(tenant))
+
+        await asyncio.gather(burst(a, "ta"), burst(b, "tb"))
+        for _ in range(100):  # 5 s at most
+            if len(heard_a) >= 40 and len(heard_b) >= 40:
+                break
+            await asyncio.sleep(0.05)
+        for heard in (heard_a, heard_b):
+            seqs = [e.store_seq for e in heard]
+            assert seqs == sorted(set(seqs)) and len(seqs) == 40
+            assert {e.customer_id for e in heard} == {"ta", "tb"}
