@@ -17,8 +17,11 @@ from confsvc.engine import Engine
 from confsvc.events import wiring as events_wiring
 from confsvc.events.outbox import Outbox
 from confsvc.events.ws import Hub
+from confsvc.ha.forward import Forwarder
+from confsvc.ha.ownership import Ownership
 from confsvc.outbound import OutboundPolicy
 from confsvc.store.factory import make_store
+from confsvc.store.pg import PgStore
 
 log = structlog.get_logger(__name__)
 
@@ -67,11 +70,24 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
     outbox = Outbox(store, settings)
     await hub.start()
     closers.append(hub.close)
-    await outbox.start()
-    closers.append(outbox.close)
-    app = create_app(
-        settings, store, engine, health=lambda: {"ari_connected": stream.connected}, hub=hub
+    # PostgreSQL: several controllers may share the database and Asterisk; the one holding
+    # the ownership lock drives ARI and delivers, the others forward HTTP to it (ha/).
+    ownership = (
+        Ownership(settings.store_url, settings.base_url) if isinstance(store, PgStore) else None
     )
+    forwarder = Forwarder(lambda: ownership is None or ownership.owner, _owner_of(ownership))
+    closers.append(forwarder.close)
+    app = create_app(
+        settings,
+        store,
+        engine,
+        health=lambda: {
+            "ari_connected": stream.connected,
+            "role": "owner" if ownership is None or ownership.owner else "standby",
+        },
+        hub=hub,
+    )
+    app.middlewares.append(forwarder.middleware)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     closers.append(runner.cleanup)
@@ -81,12 +97,49 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
         log.error("cannot listen", host=settings.http_host, port=settings.http_port, error=str(exc))
         raise SystemExit(1) from None
     log.info("http listening", url=f"http://{settings.http_host}:{settings.http_port}/v1")
-    await stream.start()
-    closers.append(stream.stop)
-    engine.start_health_checks()
+
+    async def own_ari() -> None:
+        """The owner's part: deliveries, ARI events (reconcile first), health checks."""
+        await outbox.start()
+        closers.append(outbox.close)
+        await stream.start()
+        closers.append(stream.stop)
+        engine.start_health_checks()
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    if ownership is None:
+        await own_ari()
+        await stop.wait()
+        return
+    closers.append(ownership.close)
+    if not await ownership.try_acquire():
+        log.info("standby: another controller owns the ARI application")
+        await _first(ownership.acquire(), stop.wait())
+        if stop.is_set():
+            return
+    log.info("owner of the ARI application", app=settings.ari_app)
+    await own_ari()
+    await _first(stop.wait(), ownership.lost.wait())
+    if ownership.lost.is_set():  # someone else may own ARI by now: never drive it twice
+        raise SystemExit(1)
+
+
+def _owner_of(ownership: Ownership | None) -> Callable[[], Awaitable[str | None]]:
+    async def owner_url() -> str | None:
+        return None if ownership is None else await ownership.owner_url()
+
+    return owner_url
+
+
+async def _first(*waits: Awaitable[object]) -> None:
+    """Until the first of these is done; the others are cancelled."""
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -10,7 +10,7 @@ import pytest
 from tests.e2e.test_conference_audio import TONES, hang_up_all, share
 from tests.support.audio import HEARD
 from tests.support.controller import Controller
-from tests.support.room import calls_of, create_room, phones, wait_joined
+from tests.support.room import calls_of, create_room, dial_in, phones, wait_joined
 from tests.support.runtime import Runtime
 
 # The conference core on both stores (issue 14).
@@ -20,11 +20,7 @@ pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_kill9_and_restart_keeps_callers(runtime: Runtime, controller: Controller) -> None:
     conf = await create_room(controller, "survivor")
     async with phones(runtime, TONES, "restart") as ps:
-        for p in ps:
-            await p.dial("survivor")
-        for p in ps:
-            await p.wait_event("CALL_ESTABLISHED")
-        start = time.monotonic()
+        start = await dial_in(ps, "survivor")
         await wait_joined(controller, conf["id"], 3)
         await controller.kill9()
         # carol hangs up while nobody is watching.

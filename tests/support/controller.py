@@ -32,7 +32,7 @@ class Controller:
     def __init__(self, runtime: Runtime, workdir: Path, **settings: str) -> None:
         self.runtime = runtime
         self.workdir = workdir
-        self.port = int(runtime.s("HTTP_PORT"))
+        self.port = int(settings.get("CONFSVC_HTTP_PORT") or runtime.s("HTTP_PORT"))
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {
             **runtime.env,
@@ -48,7 +48,8 @@ class Controller:
         self.proc: asyncio.subprocess.Process | None = None
         self.log = workdir / "controller.log"
 
-    async def start(self, timeout: float = 20) -> None:
+    async def start(self, timeout: float = 20, *, standby: bool = False) -> None:
+        """Until /health says ARI is connected (standby: until it serves as a standby)."""
         # Another server on the port would answer the health check in our controller's place.
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as aiohttp binds
@@ -76,7 +77,12 @@ class Controller:
                     raise RuntimeError(f"controller exited: {self.log.read_text()[-3000:]}")
                 with contextlib.suppress(aiohttp.ClientError):
                     async with http.get(f"{self.base}/health") as r:
-                        if r.status == 200 and (await r.json()).get("ari_connected"):
+                        health = await r.json() if r.status == 200 else {}
+                        if (
+                            health.get("role") == "standby"
+                            if standby
+                            else health.get("ari_connected")
+                        ):
                             return
                 if asyncio.get_running_loop().time() > deadline:
                     raise RuntimeError(f"controller not ready: {self.log.read_text()[-3000:]}")
@@ -110,15 +116,21 @@ class Controller:
         json: Any = None,
         expect: int | None = None,
     ) -> Any:
+        status, body = await self.raw(method, path, token=token, json=json)
+        if expect is not None and status != expect:
+            raise ApiError(status, body)
+        return body
+
+    async def raw(
+        self, method: str, path: str, *, token: str = "tenant-a-token", json: Any = None
+    ) -> tuple[int, Any]:
+        """(status, JSON body) of one request."""
         headers = {"Authorization": f"Bearer {token}"}
         async with (
             aiohttp.ClientSession() as http,
             http.request(method, f"{self.base}{path}", json=json, headers=headers) as r,
         ):
-            body = await r.json(content_type=None)
-            if expect is not None and r.status != expect:
-                raise ApiError(r.status, body)
-            return body
+            return r.status, await r.json(content_type=None)
 
     async def wait_for(self, path: str, pred: Any, timeout: float = 10, **kw: Any) -> Any:
         """Poll a GET until pred(body) holds; returns the body."""

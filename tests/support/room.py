@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -47,3 +48,12 @@ async def wait_joined(ctl: Controller, conference_id: str, n: int, timeout: floa
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"{got} joined, wanted {n}: {await calls_of(ctl, conference_id)}")
         await asyncio.sleep(0.1)
+
+
+async def dial_in(ps: list[Phone], room: str) -> float:
+    """Every phone dials the room; when all calls are established: time.monotonic()."""
+    for p in ps:
+        await p.dial(room)
+    for p in ps:
+        await p.wait_event("CALL_ESTABLISHED")
+    return time.monotonic()
