@@ -29,9 +29,10 @@ test: venv runtime
 ## confsvc (ARI) vs plain ConfBridge on one Asterisk, driven by a second Asterisk, then the
 ## controller's event latency and webhook backlog (~11 min, a progress line per step);
 ## writes bench/results/<date>.{json,md} and the README table. PROFILE=1: py-spy the
-## controller; BENCH_ARGS: more options (python -m bench --help).
+## controller; DB=postgres: the controller on a private PostgreSQL (results named -custom,
+## README table untouched); BENCH_ARGS: more options (python -m bench --help).
 bench: venv runtime
-	$(VENV)/bin/python -m bench $(if $(PROFILE),--profile) $(BENCH_ARGS)
+	$(VENV)/bin/python -m bench $(if $(PROFILE),--profile) $(if $(DB),--db $(DB)) $(BENCH_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check confsvc tests bench

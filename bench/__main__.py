@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import baseline, report
+from bench import pg as bench_pg
 from bench.backlog import Backlog
 from bench.plan import DEFAULT_SCENARIOS, SMOKE, SMOKE_BACKLOG, RunConfig, events, town_hall
 from bench.run import run_bench
@@ -89,6 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         help="extra controller setting, for experiments (e.g. CONFSVC_HEALTH_INTERVAL=3600)",
     )
     ap.add_argument("--revision", help="run the controller of this git revision (default: tree)")
+    ap.add_argument(
+        "--db",
+        choices=("sqlite", "postgres"),
+        default="sqlite",
+        help="the controller's store (postgres: a private one from scripts/pg, bench/pg.py)",
+    )
     args = ap.parse_args(argv)
 
     backlog: Backlog | None
@@ -106,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     custom = bool(
         args.levels
         or args.controller_env
+        or args.db != "sqlite"
         or (args.townhall, args.events, args.backlog, args.give_up) != (200, 60, "20x200", 120)
     )
     # The default run is bench/results/<date>; others never overwrite it.
@@ -129,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
         assert task is not None
         # SIGTERM like Ctrl-C: cancel, so every finally stops what it started.
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+        if args.db == "postgres":
+            async with bench_pg.database(args.port_base) as url:
+                cfg.controller_env["CONFSVC_DB_URL"] = url
+                return {**await run_bench(cfg), "db": "postgres"}
         return await run_bench(cfg)
 
     run = asyncio.run(go())
