@@ -89,8 +89,7 @@ class Engine(EngineCore):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
         await self.lanes.close()
-        await self.writer.close()
-        await self.bus.flush()  # emitted events not stored yet
+        await self.writer.close()  # state changes and emitted events not stored yet
 
     # --- commands (the API) --------------------------------------------------------
 

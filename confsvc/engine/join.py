@@ -59,7 +59,7 @@ async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None
         log.info("caller refused", conference=conf.id, channel=channel.id, reason=exc.message)
         await core.hangup(channel.id, REFUSE_UNKNOWN)
         return
-    # The store writes behind (engine/writer.py): the caller is answered without waiting
+    # The store writes behind (store/writer.py): the caller is answered without waiting
     # for the disk. Safe across a crash in between: an answered channel nobody stored is
     # still in Stasis, and reconcile admits it.
     core.save(conf, call, fresh=True)
