@@ -3,7 +3,7 @@ behind the in-memory fake ARI (tests/support/fake_ari.py), events fed as ARI wou
 them. Repeatable and quick (seconds), so a change to the hot path shows its cost at once;
 `make bench` measures the whole system against ConfBridge.
 
-    python -m bench.engine_cpu [--callers 200] [--rooms 10]"""
+    python -m bench.engine_cpu [--callers 200] [--rooms 10] 2>/dev/null"""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from confsvc.ari import parse_event
+from confsvc.logging import configure
 from tests.support.fake_ari import EngineHarness, engine_harness
 
 
@@ -76,7 +77,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--callers", type=int, default=200)
     parser.add_argument("--rooms", type=int, default=10)
+    parser.add_argument("--log-format", default="json", help="json (as deployed) or console")
     args = parser.parse_args()
+    configure("INFO", args.log_format)  # as the controller logs: INFO lines cost CPU too
     result = asyncio.run(measure(args.callers, args.rooms))
     print(
         f"{args.callers} callers in {args.rooms} rooms: "

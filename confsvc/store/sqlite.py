@@ -1,9 +1,17 @@
-"""SQLite implementation of `Store` (aiosqlite).
+"""SQLite implementation of `Store`.
 
 Two connections: a writer (all writes and every transaction, serialised by an asyncio lock)
 and a reader (WAL lets it read the last committed state while a write is in flight, so a
 reader never sees another task's uncommitted transaction). `:memory:` has no second
 connection to share a database with, so there reads also go through the writer lock.
+
+The writer is a plain `sqlite3` connection used on the event loop's thread: a write
+statement in WAL mode with synchronous=NORMAL takes tens of microseconds and never waits
+for the disk, while a trip to a worker thread (aiosqlite) cost several times that in CPU
+(queue hand-off, thread wake-up, loop wake-up), per statement (bench/engine_cpu.py). What
+can take long stays off the loop: the API's reads (page queries) on the reader, through
+aiosqlite's thread, and WAL checkpoints (the writer's automatic ones are off; `_checkpoint`
+runs them on a thread of their own).
 
 Text formats: enums as their values, times as fixed-width ISO 8601 UTC text (so text order
 is time order, which the keyset pagination relies on), lists and dicts as JSON text."""
@@ -20,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import structlog
 
 from confsvc.domain.conference import Conference
 from confsvc.domain.ids import now, to_iso
@@ -40,6 +49,11 @@ from confsvc.store.sqlite_schema import (
     SCHEMA_VERSION,
 )
 from confsvc.store.sqlite_webhooks import SqliteWebhooks
+
+log = structlog.get_logger(__name__)
+
+# Commits between two WAL checkpoints (SQLite's own default is every 1000 pages).
+CHECKPOINT_COMMITS = 500
 
 # --- transactions ----------------------------------------------------------------------
 
@@ -75,8 +89,10 @@ class SqliteStore(SqliteConferences, SqliteRecordings, SqliteEvents, SqliteWebho
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._memory = self.path == ":memory:"
-        self._w: aiosqlite.Connection | None = None
+        self._w: sqlite3.Connection | None = None
         self._r: aiosqlite.Connection | None = None
+        self._commits_since_checkpoint = 0
+        self._checkpointing: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
         # The parts' in-memory state, made here once (the mixins declare it).
         self._hooks = {}  # customer id -> webhooks (sqlite_webhooks.py)
@@ -101,37 +117,40 @@ class SqliteStore(SqliteConferences, SqliteRecordings, SqliteEvents, SqliteWebho
             parent = Path(self.path).parent
             await asyncio.to_thread(parent.mkdir, parents=True, exist_ok=True)
         # isolation_level=None: autocommit; transactions are explicit BEGIN/COMMIT below.
-        w = await aiosqlite.connect(self.path, isolation_level=None)
+        w = sqlite3.connect(self.path, isolation_level=None)
         w.row_factory = sqlite3.Row
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000"):
-            await _exec(w, f"PRAGMA {pragma}")
+        pragmas = ["journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000"]
+        if not self._memory:
+            pragmas.append("wal_autocheckpoint=0")  # _checkpoint does it, off the loop
+        for pragma in pragmas:
+            _exec(w, f"PRAGMA {pragma}")
         self._w = w
         await self._migrate()
-        if self._memory:
-            self._r = w
-        else:
+        if not self._memory:
             r = await aiosqlite.connect(self.path, isolation_level=None)
             r.row_factory = sqlite3.Row
-            await _exec(r, "PRAGMA busy_timeout=5000")
-            await _exec(r, "PRAGMA query_only=ON")
+            await r.execute_fetchall("PRAGMA busy_timeout=5000")
+            await r.execute_fetchall("PRAGMA query_only=ON")
             self._r = r
 
     async def close(self) -> None:
+        if self._checkpointing is not None:
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
         w, r, self._w, self._r = self._w, self._r, None, None
-        if r is not None and r is not w:
+        if r is not None:
             await r.close()
         if w is not None:
-            await w.close()
+            w.close()
 
     async def _migrate(self) -> None:
         async with self.transaction():
             w = self._writer()
-            await _exec(
+            _exec(
                 w,
                 "CREATE TABLE IF NOT EXISTS schema_version ("
                 "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
             )
-            rows = await w.execute_fetchall("SELECT version FROM schema_version")
+            rows = w.execute("SELECT version FROM schema_version").fetchall()
             applied = {int(r[0]) for r in rows}
             current = max(applied, default=0)
             if current > SCHEMA_VERSION:
@@ -144,8 +163,8 @@ class SqliteStore(SqliteConferences, SqliteRecordings, SqliteEvents, SqliteWebho
                 if version in applied:
                     continue
                 for sql in statements:
-                    await _exec(w, sql)
-                await _exec(w, "INSERT INTO schema_version VALUES (?, ?)", (version, to_iso(now())))
+                    _exec(w, sql)
+                _exec(w, "INSERT INTO schema_version VALUES (?, ?)", (version, to_iso(now())))
 
     async def schema_version(self) -> int:
         rows = await self._fetch("SELECT MAX(version) FROM schema_version", ())
@@ -153,7 +172,7 @@ class SqliteStore(SqliteConferences, SqliteRecordings, SqliteEvents, SqliteWebho
 
     # --- connection plumbing -------------------------------------------------------------
 
-    def _writer(self) -> aiosqlite.Connection:
+    def _writer(self) -> sqlite3.Connection:
         if self._w is None:
             raise RuntimeError("store is not open")
         return self._w
@@ -172,24 +191,41 @@ class SqliteStore(SqliteConferences, SqliteRecordings, SqliteEvents, SqliteWebho
             return
         w = self._writer()
         async with self._lock:
-            try:
-                await _exec(w, "BEGIN IMMEDIATE")
-            except BaseException:  # cancelled mid-BEGIN: it may still have run
-                await _rollback(w)
-                raise
+            _exec(w, "BEGIN IMMEDIATE")
             tx = _Tx(self, asyncio.current_task())
             token = _CURRENT_TX.set(tx)
             try:
                 yield self
-                await _exec(w, "COMMIT")
+                _exec(w, "COMMIT")
             except BaseException:  # body or COMMIT failed: undo everything
-                await _rollback(w)
+                _rollback(w)
                 raise
             finally:
                 tx.active = False
                 _CURRENT_TX.reset(token)
+        self._committed()
         for fn in tx.after:
             fn()
+
+    # --- checkpoints: the WAL folded back into the database, off the event loop ---------
+
+    def _committed(self) -> None:
+        """After each commit: every CHECKPOINT_COMMITS commits, a checkpoint on a thread
+        (a passive one: it never blocks the writer)."""
+        if self._memory:
+            return
+        self._commits_since_checkpoint += 1
+        if self._commits_since_checkpoint < CHECKPOINT_COMMITS:
+            return
+        if self._checkpointing is None or self._checkpointing.done():
+            self._commits_since_checkpoint = 0
+            self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            await asyncio.to_thread(_checkpoint_file, self.path)
+        except sqlite3.Error as exc:  # the next one tries again; the WAL only grows meanwhile
+            log.warning("WAL checkpoint failed", error=str(exc))
 
     def after_commit(self, fn: Callable[[], None]) -> None:
         """fn() once the current transaction of this task commits (never on rollback);
@@ -237,19 +273,21 @@ class SqliteStore(SqliteConferences, SqliteRecordings, SqliteEvents, SqliteWebho
 
     async def _write(self, sql: str, params: Sequence[Any]) -> None:
         if self._in_tx():
-            await _exec(self._writer(), sql, params)
+            _exec(self._writer(), sql, params)
             return
         async with self._lock:  # one statement in autocommit mode: atomic on its own
-            await _exec(self._writer(), sql, params)
+            w = self._writer()
+            _exec(w, sql, params)
+            self._committed()
 
     async def _fetch(self, sql: str, params: Sequence[Any]) -> list[sqlite3.Row]:
         if self._in_tx():  # read our own uncommitted writes
-            return list(await self._writer().execute_fetchall(sql, params))
+            return self._writer().execute(sql, params).fetchall()
+        if self._memory:
+            async with self._lock:
+                return self._writer().execute(sql, params).fetchall()
         if self._r is None:
             raise RuntimeError("store is not open")
-        if self._r is self._w:
-            async with self._lock:
-                return list(await self._r.execute_fetchall(sql, params))
         return list(await self._r.execute_fetchall(sql, params))
 
     # --- shared paging ---------------------------------------------------------------------
@@ -280,16 +318,24 @@ class SqliteStore(SqliteConferences, SqliteRecordings, SqliteEvents, SqliteWebho
         return rows[:size], encode_page_token(last["tm_create"], last["id"])
 
 
-async def _exec(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> None:
-    # One trip to aiosqlite's thread (execute + cursor close would be two): every trip
-    # is a queue hand-off and a wake-up of the event loop.
-    await conn.execute_fetchall(sql, params)
+def _exec(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> None:
+    conn.execute(sql, params).close()
 
 
-async def _rollback(conn: aiosqlite.Connection) -> None:
+def _rollback(conn: sqlite3.Connection) -> None:
     # Never mask the original error: a failed rollback (e.g. the connection is gone, or
     # SQLite already rolled back on its own) has nothing more to undo.
     try:
-        await _exec(conn, "ROLLBACK")
+        if conn.in_transaction:
+            _exec(conn, "ROLLBACK")
     except (sqlite3.Error, ValueError):
         pass
+
+
+def _checkpoint_file(path: str) -> None:
+    """A passive WAL checkpoint on a connection of its own (this runs on a thread)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        conn.close()
