@@ -4,6 +4,7 @@ restart survival. Each test gets its own database file under tmp_path."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -421,7 +422,7 @@ async def test_checkpoints_fold_the_wal_into_the_database_off_the_loop(
         assert s._checkpointing is not None
         await s._checkpointing
         copy = tmp_path / "copy.sqlite3"
-        copy.write_bytes(db_path.read_bytes())  # no -wal beside it
+        await asyncio.to_thread(shutil.copyfile, db_path, copy)  # no -wal beside it
         with sqlite3.connect(copy) as plain:
             got = {r[0] for r in plain.execute("SELECT room FROM conferences")}
         assert got == {"r0", "r1", "r2"}
