@@ -38,18 +38,22 @@ class SutAri:
 
 
 class BridgeProbe:
-    """caller name -> when the SUT's Asterisk stamped its first ChannelEnteredBridge."""
+    """caller name -> when the SUT's Asterisk stamped its first ChannelEnteredBridge, and
+    when this probe (another ARI client on the same machine) read it: Asterisk's own
+    delivery time, which the controller's event waits for too."""
 
     def __init__(self, sut: SutAri) -> None:
         self.ari = LoadgenAri(sut.url, sut.user, sut.password, PROBE_APP)
         self.entered: dict[str, float] = {}
+        self.read: dict[str, float] = {}
 
-    def on_event(self, event: dict[str, Any], _received: float) -> None:
+    def on_event(self, event: dict[str, Any], received: float) -> None:
         if event.get("type") != "ChannelEnteredBridge":
             return
         name = ((event.get("channel") or {}).get("caller") or {}).get("name")
         if isinstance(name, str) and name not in self.entered:
             self.entered[name] = event_time(event)
+            self.read[name] = received
 
     async def start(self) -> None:
         await self.ari.start(self.on_event)
@@ -63,7 +67,11 @@ def _delays(start: dict[str, float], end: dict[str, float]) -> list[float]:
 
 
 def latencies(
-    calls: list[Call], entered: dict[str, float], hooks: dict[str, float], frames: dict[str, float]
+    calls: list[Call],
+    entered: dict[str, float],
+    hooks: dict[str, float],
+    frames: dict[str, float],
+    read: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     """The figures: ms from the ARI event (and from the answer) to the POST and the frame."""
     answered = {c.id: c.t_up for c in calls if c.t_up is not None}
@@ -74,6 +82,8 @@ def latencies(
         "frames": len([k for k in answered if k in frames]),
         "webhook_ms": summary(_delays(entered, hooks)),
         "ws_ms": summary(_delays(entered, frames)),
+        # Asterisk's stamp -> a WebSocket client of its ARI read the event (the probe).
+        "asterisk_delivery_ms": summary(_delays(entered, read or {})),
         "answer_to_webhook_ms": summary(_delays(answered, hooks)),
         "answer_to_ws_ms": summary(_delays(answered, frames)),
     }
@@ -100,5 +110,6 @@ async def run(
         await probe.stop()
     hooks = first_by_caller(posts(receiver, f"/joined/{tag}"), JOINED)
     frames = first_by_caller(ws.arrivals, JOINED)
-    res["event_latency"] = {**latencies(calls, probe.entered, hooks, frames), "ws_error": ws.error}
+    figures = latencies(calls, probe.entered, hooks, frames, probe.read)
+    res["event_latency"] = {**figures, "ws_error": ws.error}
     return res

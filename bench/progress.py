@@ -47,6 +47,7 @@ def calls_done(r: dict[str, Any]) -> str:
         lat = r["event_latency"]
         parts.append(
             f"ARI event -> webhook p95 {_ms(lat['webhook_ms'])}, -> WS p95 {_ms(lat['ws_ms'])}"
+            f" (Asterisk's own delivery p95 {_ms(lat.get('asterisk_delivery_ms') or {})})"
         )
     return "; ".join(parts)
 

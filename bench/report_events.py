@@ -21,8 +21,9 @@ def latency_table(results: list[dict[str, Any]]) -> list[str]:
         "",
         "| scenario | joined / bridge events seen / webhooks / frames | event → webhook ms "
         "p50 / p95 / p99 | event → WS ms p50 / p95 / p99 | answer → webhook ms p50 / p95 | "
-        "answer → WS ms p50 / p95 | controller CPU ms/join |",
-        "|" + "---|" * 7,
+        "answer → WS ms p50 / p95 | Asterisk's own delivery ms p50 / p95 (event → another ARI "
+        "client read it) | controller CPU ms/join |",
+        "|" + "---|" * 8,
     ]
     for r in rows:
         lat = r["event_latency"]
@@ -31,6 +32,7 @@ def latency_table(results: list[dict[str, Any]]) -> list[str]:
             f"| {r['scenario']['name']} | {counts} | {trio(lat['webhook_ms'])} | "
             f"{trio(lat['ws_ms'])} | {trio(lat['answer_to_webhook_ms'], PAIR)} | "
             f"{trio(lat['answer_to_ws_ms'], PAIR)} | "
+            f"{trio(lat.get('asterisk_delivery_ms') or {}, PAIR)} | "
             f"{n(r['cpu_ms_per_join'].get('controller'), 2)} |"
         )
     return lines

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     # "token:customer_id" pairs, comma separated; each token is one tenant's key.
     tokens: str = Field(default="")
     auto_create_rooms: bool = False
+    # The largest max_participants a conference may ask for. The seeds say 20 (the default
+    # of every room); a deployment with the CPU for town halls raises it (README Benchmark).
+    max_participants: int = Field(default=20, ge=2, le=1000)
     # Tenant that owns rooms auto-created by a dial-in (make run uses "dev").
     auto_create_customer: str = "dev"
     health_interval: float = 5.0

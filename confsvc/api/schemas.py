@@ -65,7 +65,8 @@ _TIMEOUT_DOC: dict[str, Any] = {
 _MAX_PARTICIPANTS_DOC: dict[str, Any] = {
     "minimum": 1,
     "maximum": MAX_PARTICIPANTS_LIMIT,
-    "description": "Default 20 (conference) or 2 (connect, which allows at most 2).",
+    "description": "Default 20 (conference) or 2 (connect, which allows at most 2). The "
+    "maximum is the seeds' 20 unless the deployment raises it (CONFSVC_MAX_PARTICIPANTS).",
 }
 _DATA_DOC: dict[str, Any] = {
     "description": f"Free JSON object, at most {DATA_MAX_BYTES} bytes serialized."

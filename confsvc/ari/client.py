@@ -312,6 +312,12 @@ class AriClient:
     async def stop_playback(self, playback_id: str) -> None:
         await self._request("DELETE", f"/playbacks/{_seg(playback_id)}")
 
+    async def filter_events(self, allowed: Sequence[str]) -> None:
+        """Only these event types reach the app: Asterisk sends a dozen ChannelVarset and
+        ChannelDialplan events per call that nothing here reads."""
+        body = {"allowed": [{"type": t} for t in allowed], "disallowed": []}
+        await self._request("PUT", f"/applications/{_seg(self.app)}/eventFilter", body=body)
+
     async def subscribe(self, event_source: str) -> None:
         """Subscribe the app to e.g. `bridge:<id>`. A bridge the app created is not
         subscribed until one of the app's channels enters it: until then its events

@@ -41,6 +41,7 @@ from confsvc.domain.conference_rules import (
     _bool,
     _text,
     _type,
+    default_participants,
     validate_data,
     validate_detail,
     validate_max_participants,
@@ -124,8 +125,9 @@ class Conference(BaseModel):
 
     @property
     def capacity(self) -> int:
-        # min(): even a corrupted row cannot lift the connect ceiling of 2.
-        return min(self.max_participants, participant_limit(self.type))
+        # min(): even a corrupted row cannot lift the connect ceiling of 2. A conference's
+        # own max_participants was checked against the deployment's ceiling at creation.
+        return min(self.max_participants, participant_limit(self.type, self.max_participants))
 
     # --- helpers ---------------------------------------------------------------------
 
@@ -368,17 +370,19 @@ def create(
     record_format: RecordingFormat | str = RecordingFormat.WAV,
     options: dict[str, Any] | ConferenceOptions | None = None,
     id: str | None = None,
+    ceiling: int = MAX_PARTICIPANTS_LIMIT,
     **hooks: str | None,
 ) -> Conference:
     """A validated new conference in `starting`. room None -> generated (the store still
-    checks uniqueness). max_participants None -> 20, or 2 for connect. Pass `id` to choose
+    checks uniqueness). max_participants None -> 20, or 2 for connect; at most `ceiling`
+    (the deployment's CONFSVC_MAX_PARTICIPANTS, 20 by default). Pass `id` to choose
     it (the architecture makes it the ARI bridge id). record: start recording (in
     record_format) when the first caller joins."""
     if not _text("customer_id", customer_id, CUSTOMER_ID_MAX):
         raise ValidationFailed("customer_id", "must not be empty")
     type_ = _type(type)
     if max_participants is None:
-        max_participants = participant_limit(type_)
+        max_participants = default_participants(type_)
     return Conference(
         id=id or new_id(),
         customer_id=customer_id,
@@ -388,7 +392,7 @@ def create(
         detail=validate_detail(detail),
         room=generate_room() if room is None else validate_room(room),
         timeout=validate_timeout(timeout),
-        max_participants=validate_max_participants(max_participants, type_),
+        max_participants=validate_max_participants(max_participants, type_, ceiling),
         data=validate_data({} if data is None else data),
         record=_bool("record", record),
         record_format=validate_format(record_format, "record_format"),

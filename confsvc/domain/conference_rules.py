@@ -19,7 +19,7 @@ class ConferenceType(StrEnum):
 NAME_MAX = 255
 DETAIL_MAX = 2000
 TIMEOUT_MAX = 86400  # 24 h, the same ceiling as the seed's recordings and participants
-MAX_PARTICIPANTS_LIMIT = 20
+MAX_PARTICIPANTS_LIMIT = 20  # the seeds' ceiling and default; operators may raise the ceiling
 CONNECT_MAX_PARTICIPANTS = 2
 DATA_MAX_BYTES = 16384  # serialized JSON; keeps rows and webhook bodies small
 CUSTOMER_ID_MAX = 64
@@ -89,15 +89,23 @@ def validate_data(data: object) -> dict[str, Any]:
     return copy
 
 
-def participant_limit(type_: ConferenceType) -> int:
-    """The ceiling of max_participants for a type; also the default."""
+def participant_limit(type_: ConferenceType, ceiling: int = MAX_PARTICIPANTS_LIMIT) -> int:
+    """The ceiling of max_participants for a type (ceiling: the deployment's, for rooms
+    of type conference; CONFSVC_MAX_PARTICIPANTS)."""
     if type_ is ConferenceType.CONNECT:
         return CONNECT_MAX_PARTICIPANTS
-    return MAX_PARTICIPANTS_LIMIT
+    return ceiling
 
 
-def validate_max_participants(value: object, type_: ConferenceType) -> int:
-    limit = participant_limit(type_)
+def default_participants(type_: ConferenceType) -> int:
+    """max_participants when none is given: the seeds' 20 (2 for connect)."""
+    return participant_limit(type_)
+
+
+def validate_max_participants(
+    value: object, type_: ConferenceType, ceiling: int = MAX_PARTICIPANTS_LIMIT
+) -> int:
+    limit = participant_limit(type_, ceiling)
     n = _int("max_participants", value)
     if not 1 <= n <= limit:
         raise ValidationFailed(

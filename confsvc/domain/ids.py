@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 # Fixed-width UTC form, e.g. 2024-05-01T12:00:00.000000Z. Fixed width matters: the store
 # compares these as text for ordering and keyset pagination.
-_ISO_FMT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
 def new_id() -> str:
@@ -29,7 +28,13 @@ def ensure_utc(dt: datetime) -> datetime:
 
 
 def to_iso(dt: datetime | None) -> str | None:
-    return None if dt is None else ensure_utc(dt).strftime(_ISO_FMT)
+    """Fixed-width ISO 8601 UTC with microseconds and Z (text order is time order)."""
+    if dt is None:
+        return None
+    if dt.tzinfo is not UTC:
+        dt = ensure_utc(dt)
+    # isoformat is C code, twice as fast as strftime; "+00:00" becomes "Z".
+    return dt.isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 def from_iso(text: str | None) -> datetime | None:

@@ -25,7 +25,8 @@ log = structlog.get_logger(__name__)
 
 async def open_conference(core: EngineCore, customer_id: str, **fields: Any) -> Conference:
     """The API's create: validate, store (room uniqueness), then bring it up in its lane."""
-    conf = create_conference(customer_id=customer_id, now=core.now(), **fields)
+    ceiling = core.settings.max_participants
+    conf = create_conference(customer_id=customer_id, now=core.now(), ceiling=ceiling, **fields)
     o = conf.options
     await core.outbound.check_all(
         {

@@ -19,7 +19,6 @@ from confsvc.engine.dispatcher import Dispatcher
 from confsvc.engine.member_state import MemberState
 from confsvc.engine.rooms import Rooms
 from confsvc.engine.timers import Timers
-from confsvc.engine.writer import Writer
 from confsvc.events.bus import Bus
 from confsvc.outbound import OutboundPolicy
 from confsvc.store.base import UNKNOWN, Store
@@ -77,7 +76,9 @@ class EngineCore:
         self.recording_conference: dict[str, str] = {}  # recording id -> its lane
         # The live conferences and calls, in memory (written by save() only).
         self.rooms = Rooms()
-        self.writer = Writer(store)
+        # The one group-commit writer, shared with the bus: state changes and emitted
+        # events commit in the order they happened.
+        self.writer = bus.writer
         # recording id -> finish deadlines passed since Asterisk was asked to stop it
         # (engine/record_end.py); its timer is then the finish deadline.
         self.recording_stops: dict[str, int] = {}

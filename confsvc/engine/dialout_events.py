@@ -34,6 +34,7 @@ from confsvc.engine import join
 from confsvc.engine.core import EngineCore
 from confsvc.engine.terminate import terminate
 from confsvc.events.dialout import notify_delivery
+from confsvc.store.base import Store
 
 log = structlog.get_logger(__name__)
 
@@ -149,14 +150,16 @@ async def finish(
     core.dialouts.forget(call.id)
     if ended is call:
         return call
-    async with core.store.transaction():
-        await core.store.save_call(ended)
-        event = await core.bus.journal.emit(
-            core.store, EVENT_ENDED, ended.customer_id, ended.to_json()
-        )
+
+    async def write(tx: Store) -> None:
+        await tx.save_call(ended)
+        event = await core.bus.journal.emit(tx, EVENT_ENDED, ended.customer_id, ended.to_json())
         delivery = notify_delivery(event, ended)
         if delivery is not None:
-            await core.store.add_delivery(delivery)
+            await tx.add_delivery(delivery)
+
+    # Through the writer: behind the room's own queued changes (the caller who left).
+    await core.writer.submit(write)
     log.info(
         "dial-out ended",
         call=ended.id,

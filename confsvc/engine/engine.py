@@ -7,7 +7,9 @@ import contextlib
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from confsvc.ari import AriClient, Event
+import structlog
+
+from confsvc.ari import AriClient, AriError, Event
 from confsvc.config import Settings
 from confsvc.domain import Conference, Conferencecall, Recording
 from confsvc.engine import (
@@ -28,6 +30,8 @@ from confsvc.engine.core import EngineCore, Wiring
 from confsvc.events.bus import Bus
 from confsvc.outbound import OutboundPolicy
 from confsvc.store.base import Store
+
+log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
 
@@ -63,6 +67,10 @@ class Engine(EngineCore):
 
     async def on_connect(self) -> None:
         """EventStream hook after every (re)connect, before that connection's events."""
+        try:
+            await self.ari.filter_events(router.HANDLED_EVENTS)
+        except AriError as exc:  # only costs CPU: every event type keeps coming
+            log.warning("ARI event filter not set", error=str(exc))
         await dialout.reconcile(self)  # first: dial-out channels waiting in Stasis
         await reconcile.reconcile(self)
         await dialout.tidy_rooms(self)  # dial-out rooms nobody uses any more
@@ -89,8 +97,7 @@ class Engine(EngineCore):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
         await self.lanes.close()
-        await self.writer.close()
-        await self.bus.flush()  # emitted events not stored yet
+        await self.writer.close()  # state changes and emitted events not stored yet
 
     # --- commands (the API) --------------------------------------------------------
 

@@ -12,6 +12,15 @@ from confsvc.engine.core import EngineCore
 
 
 async def enter_room(core: EngineCore, conf: Conference, call: Conferencecall, role: Role) -> None:
+    call = await settle_entry(core, conf, call, role)
+    await core.ari.add_channel(conf.id, call.reference_id, absorb_dtmf=True)
+
+
+async def settle_entry(
+    core: EngineCore, conf: Conference, call: Conferencecall, role: Role
+) -> Conferencecall:
+    """In the lane: the caller's role and mute on entry decided and carried out (muted
+    before it is in the bridge). What is left is the add-to-bridge."""
     live = core.rooms.live_calls(conf.id)
     muted, held = initial_mute(conf.options, role, moderator_present(live, excluding=call.id))
     unchanged = role is call.role and not call.pin_entry and muted == call.muted and not held
@@ -19,4 +28,4 @@ async def enter_room(core: EngineCore, conf: Conference, call: Conferencecall, r
         call, effects = call.entering(role, muted, held, core.now())
         await member.carry_out(core, effects, strict=False, call=call)  # muted before in
         await core.save(None, call)
-    await core.ari.add_channel(conf.id, call.reference_id, absorb_dtmf=True)
+    return call

@@ -14,8 +14,10 @@ from confsvc.domain import (
     DomainError,
     create_conferencecall,
 )
+from confsvc.domain.options import Role
 from confsvc.engine import moderation, record
 from confsvc.engine.core import EngineCore
+from confsvc.engine.entry import settle_entry
 
 log = structlog.get_logger(__name__)
 
@@ -59,28 +61,41 @@ async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None
         log.info("caller refused", conference=conf.id, channel=channel.id, reason=exc.message)
         await core.hangup(channel.id, REFUSE_UNKNOWN)
         return
-    # The store writes behind (engine/writer.py): the caller is answered without waiting
+    # The store writes behind (store/writer.py): the caller is answered without waiting
     # for the disk. Safe across a crash in between: an answered channel nobody stored is
     # still in Stasis, and reconcile admits it.
     core.save(conf, call, fresh=True)
     await core.apply(effects)
     log.info("conferencecall joining", conference=conf.id, room=conf.room, call=call.id)
-    # Answer and add-to-bridge go out side by side (Asterisk runs a Stasis channel's
-    # commands in the order they reach it, and bridging an unanswered channel is allowed):
-    # one round trip less in the lane per join. A PIN prompt needs the answer first.
-    answering = asyncio.ensure_future(core.ari.answer(channel.id))
     try:
-        if call.pin_entry:
-            await answering
-        await moderation.admitted(core, conf, call)  # PIN entry, or into the bridge
-        await answering
+        if call.pin_entry:  # the PIN prompt needs the answer first, and runs in the lane
+            await core.ari.answer(channel.id)
+            await moderation.admitted(core, conf, call)
+            return
+        call = await settle_entry(core, conf, call, Role.PARTICIPANT)
     except AriError as exc:
         # Usually the caller hung up meanwhile; its StasisEnd moves the call to leaved.
         log.info("could not bridge caller", call=call.id, error=str(exc))
-    finally:
-        if not answering.done():
-            answering.cancel()
-        await asyncio.gather(answering, return_exceptions=True)
+        return
+    # The room's state is settled: the two round trips to Asterisk happen outside the
+    # lane, so the room's next caller is admitted meanwhile (a burst into one room no
+    # longer queues behind each caller's answer). ChannelEnteredBridge makes it joined.
+    core.spawn(connect(core, conf.id, call.id, channel.id))
+
+
+async def connect(core: EngineCore, conference_id: str, call_id: str, channel_id: str) -> None:
+    """Answer and add-to-bridge side by side (Asterisk runs a Stasis channel's commands in
+    the order they reach it, and bridging an unanswered channel is allowed)."""
+    results = await asyncio.gather(
+        core.ari.answer(channel_id),
+        core.ari.add_channel(conference_id, channel_id, absorb_dtmf=True),
+        return_exceptions=True,
+    )
+    for result in results:
+        if isinstance(result, AriError):
+            log.info("could not bridge caller", call=call_id, error=str(result))
+        elif isinstance(result, Exception):  # a bug: said once, never a lost task error
+            log.error("bridging the caller failed", call=call_id, exc_info=result)
 
 
 async def entered_bridge(core: EngineCore, conference_id: str, channel_id: str) -> None:

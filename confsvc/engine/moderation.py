@@ -1,7 +1,8 @@
 """Conference options at work (seed 003), hooked into the join and leave flows. Every
 function runs inside the conference's lane; the rules are in domain/moderation.py.
 
-    admitted      after answer: PIN entry (pin.py) or straight into the room
+    admitted      a PIN room's caller, answered: PIN entry (pin.py); others go straight
+                  in (join.py: entry.settle_entry, then answer + bridge outside the lane)
     enter_room    role known: muted on entry (start_muted / waiting for a moderator),
                   then into the bridge with absorbDTMF (digits reach us, not the others)
     on_joined     in the bridge: talk detection, time limit, enter sound, a moderator

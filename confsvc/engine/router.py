@@ -28,6 +28,29 @@ from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
 
+# Every ARI event type the engine reads (here and in dialout_events.py); Asterisk is told
+# to send the app nothing else (engine.on_connect): a call brings a dozen ChannelVarset
+# and ChannelDialplan events that both sides would otherwise encode and decode for nothing.
+HANDLED_EVENTS = (
+    "StasisStart",
+    "StasisEnd",
+    "ChannelEnteredBridge",
+    "ChannelLeftBridge",
+    "ChannelHangupRequest",
+    "ChannelDestroyed",
+    "ChannelStateChange",
+    "ChannelDtmfReceived",
+    "ChannelTalkingStarted",
+    "ChannelTalkingFinished",
+    "PlaybackStarted",
+    "PlaybackFinished",
+    "RecordingStarted",
+    "RecordingFinished",
+    "RecordingFailed",
+    "BridgeDestroyed",
+    "ApplicationReplaced",
+)
+
 
 async def route(core: EngineCore, event: Event) -> None:
     if await dialout_events.route(core, event):

@@ -15,6 +15,8 @@ from __future__ import annotations
 import json
 from urllib.parse import urlencode
 
+import msgspec
+
 from confsvc.domain import Conference, Conferencecall, new_id
 from confsvc.events.callbacks import callback_params, floor_params
 from confsvc.events.model import CALLBACK, NOTIFY, WEBHOOK, Delivery, Event, Webhook
@@ -24,7 +26,9 @@ FORM = "application/x-www-form-urlencoded"
 
 
 def event_body(event: Event) -> str:
-    return json.dumps(event.to_json(), separators=(",", ":"), ensure_ascii=False)
+    # msgspec: compact UTF-8 JSON like json.dumps(separators=(",", ":"), ensure_ascii=False),
+    # several times faster.
+    return msgspec.json.encode(event.to_json()).decode()
 
 
 def notify_query(event: Event) -> dict[str, str]:
@@ -51,6 +55,7 @@ def plan(
     (None when it is gone: only tenant webhooks then). floor: the member who has just
     become the floor holder (a conference_updated moving floor_conferencecall_id)."""
     out: list[Delivery] = []
+    body = ""  # the event's JSON, made once for every webhook and notify_url that wants it
 
     def add(kind: str, target: str, url: str, method: str, ctype: str, body: str) -> None:
         out.append(
@@ -78,7 +83,8 @@ def plan(
             continue  # never across tenants, whatever the caller passed
         if hook.event_types and event.type not in hook.event_types:
             continue
-        add(WEBHOOK, f"webhook:{hook.id}", hook.url, "POST", JSON, event_body(event))
+        body = body or event_body(event)
+        add(WEBHOOK, f"webhook:{hook.id}", hook.url, "POST", JSON, body)
     if conf is None or conf.customer_id != event.customer_id:
         return out
     if conf.notify_url:
@@ -86,7 +92,8 @@ def plan(
             query = urlencode(notify_query(event))
             add(NOTIFY, f"notify:{conf.id}", conf.notify_url, "GET", "", query)
         else:
-            add(NOTIFY, f"notify:{conf.id}", conf.notify_url, "POST", JSON, event_body(event))
+            body = body or event_body(event)
+            add(NOTIFY, f"notify:{conf.id}", conf.notify_url, "POST", JSON, body)
     if conf.callback_url:
         params = callback_params(event, conf, public_url)
         if (

@@ -97,6 +97,9 @@ class SqlStore:
         """Undo the open transaction; never raises (the original error matters)."""
         raise NotImplementedError
 
+    def _committed(self) -> None:
+        """After each commit, before the after-commit hand-off (SQLite: WAL checkpoints)."""
+
     async def _lock_migrations(self) -> None:
         """Inside the migration transaction, before anything is read (PostgreSQL: an
         advisory lock, so two processes starting at once apply each version once)."""
@@ -171,6 +174,7 @@ class SqlStore:
             finally:
                 tx.active = False
                 _CURRENT_TX.reset(token)
+        self._committed()
         for fn in tx.after:
             fn()
 
@@ -231,6 +235,7 @@ class SqlStore:
             return
         async with self._lock:  # one statement in autocommit mode: atomic on its own
             await self._exec_w(sql, params)
+            self._committed()
 
     async def _fetch(self, sql: str, params: Sequence[Any]) -> list[Any]:
         if self._in_tx():  # read our own uncommitted writes

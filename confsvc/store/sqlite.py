@@ -1,10 +1,18 @@
-"""SQLite implementation of `Store` (aiosqlite).
+"""SQLite implementation of `Store`.
 
 Two connections: a writer (all writes and every transaction, serialised by an asyncio lock)
 and a reader (WAL lets it read the last committed state while a write is in flight, so a
 reader never sees another task's uncommitted transaction). `:memory:` has no second
 connection to share a database with, so there reads also go through the writer lock.
 Transactions, paging and migrations are shared with PostgreSQL (sql_base.py).
+
+The writer is a plain `sqlite3` connection used on the event loop's thread: a write
+statement in WAL mode with synchronous=NORMAL takes tens of microseconds and never waits
+for the disk, while a trip to a worker thread (aiosqlite) cost several times that in CPU
+(queue hand-off, thread wake-up, loop wake-up), per statement (bench/engine_cpu.py). What
+can take long stays off the loop: the API's reads (page queries) on the reader, through
+aiosqlite's thread, and WAL checkpoints (the writer's automatic ones are off; `_checkpoint`
+runs them on a thread of their own).
 
 Text formats: enums as their values, times as fixed-width ISO 8601 UTC text (so text order
 is time order, which the keyset pagination relies on), lists and dicts as JSON text."""
@@ -18,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+import structlog
 
 from confsvc.store.sql_base import Row, SqlStore
 from confsvc.store.sqlite_calls import SqliteCalls
@@ -27,7 +36,12 @@ from confsvc.store.sqlite_recordings import SqliteRecordings
 from confsvc.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
 from confsvc.store.sqlite_webhooks import SqliteWebhooks
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "SqliteStore"]
+__all__ = ["CHECKPOINT_COMMITS", "MIGRATIONS", "SCHEMA_VERSION", "SqliteStore"]
+
+log = structlog.get_logger(__name__)
+
+# Commits between two WAL checkpoints (SQLite's own default is every 1000 pages).
+CHECKPOINT_COMMITS = 500
 
 
 class SqliteStore(
@@ -40,8 +54,10 @@ class SqliteStore(
         super().__init__()
         self.path = str(path)
         self._memory = self.path == ":memory:"
-        self._w: aiosqlite.Connection | None = None
+        self._w: sqlite3.Connection | None = None
         self._r: aiosqlite.Connection | None = None
+        self._commits_since_checkpoint = 0
+        self._checkpointing: asyncio.Task[None] | None = None
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -52,65 +68,97 @@ class SqliteStore(
             parent = Path(self.path).parent
             await asyncio.to_thread(parent.mkdir, parents=True, exist_ok=True)
         # isolation_level=None: autocommit; transactions are explicit BEGIN/COMMIT.
-        w = await aiosqlite.connect(self.path, isolation_level=None)
+        w = sqlite3.connect(self.path, isolation_level=None)
         w.row_factory = sqlite3.Row
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000"):
-            await _exec(w, f"PRAGMA {pragma}")
+        pragmas = ["journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000"]
+        if not self._memory:
+            pragmas.append("wal_autocheckpoint=0")  # _checkpoint does it, off the loop
+        for pragma in pragmas:
+            _exec(w, f"PRAGMA {pragma}")
         self._w = w
         await self._migrate()
-        if self._memory:
-            self._r = w
-        else:
+        if not self._memory:
             r = await aiosqlite.connect(self.path, isolation_level=None)
             r.row_factory = sqlite3.Row
-            await _exec(r, "PRAGMA busy_timeout=5000")
-            await _exec(r, "PRAGMA query_only=ON")
+            await r.execute_fetchall("PRAGMA busy_timeout=5000")
+            await r.execute_fetchall("PRAGMA query_only=ON")
             self._r = r
 
     async def close(self) -> None:
+        if self._checkpointing is not None:
+            await asyncio.gather(self._checkpointing, return_exceptions=True)
         w, r, self._w, self._r = self._w, self._r, None, None
-        if r is not None and r is not w:
+        if r is not None:
             await r.close()
         if w is not None:
-            await w.close()
+            w.close()
 
     # --- the primitives of SqlStore ------------------------------------------------------
 
-    def _writer(self) -> aiosqlite.Connection:
+    def _writer(self) -> sqlite3.Connection:
         if self._w is None:
             raise RuntimeError("store is not open")
         return self._w
 
     async def _exec_w(self, sql: str, params: Sequence[Any] = ()) -> None:
-        await _exec(self._writer(), sql, params)
+        _exec(self._writer(), sql, params)
 
     async def _query_w(self, sql: str, params: Sequence[Any]) -> list[Row]:
-        return list(await self._writer().execute_fetchall(sql, params))
+        return self._writer().execute(sql, params).fetchall()
 
     async def _query_r(self, sql: str, params: Sequence[Any]) -> list[Row]:
+        if self._memory:
+            async with self._lock:
+                return self._writer().execute(sql, params).fetchall()
         if self._r is None:
             raise RuntimeError("store is not open")
-        if self._r is self._w:
-            async with self._lock:
-                return list(await self._r.execute_fetchall(sql, params))
         return list(await self._r.execute_fetchall(sql, params))
 
     async def _begin(self) -> None:
-        await _exec(self._writer(), "BEGIN IMMEDIATE")
+        _exec(self._writer(), "BEGIN IMMEDIATE")
 
     async def _rollback_w(self) -> None:
         # Never mask the original error: a failed rollback (e.g. the connection is gone, or
         # SQLite already rolled back on its own) has nothing more to undo.
         try:
-            await _exec(self._writer(), "ROLLBACK")
+            w = self._writer()
+            if w.in_transaction:
+                _exec(w, "ROLLBACK")
         except (sqlite3.Error, ValueError, RuntimeError):
             pass
 
     def _room_conflict(self, exc: BaseException) -> bool:
         return isinstance(exc, sqlite3.IntegrityError) and "conferences.room" in str(exc)
 
+    # --- checkpoints: the WAL folded back into the database, off the event loop ---------
 
-async def _exec(conn: aiosqlite.Connection, sql: str, params: Sequence[Any] = ()) -> None:
-    # One trip to aiosqlite's thread (execute + cursor close would be two): every trip
-    # is a queue hand-off and a wake-up of the event loop.
-    await conn.execute_fetchall(sql, params)
+    def _committed(self) -> None:
+        """After each commit: every CHECKPOINT_COMMITS commits, a checkpoint on a thread
+        (a passive one: it never blocks the writer)."""
+        if self._memory:
+            return
+        self._commits_since_checkpoint += 1
+        if self._commits_since_checkpoint < CHECKPOINT_COMMITS:
+            return
+        if self._checkpointing is None or self._checkpointing.done():
+            self._commits_since_checkpoint = 0
+            self._checkpointing = asyncio.get_running_loop().create_task(self._checkpoint())
+
+    async def _checkpoint(self) -> None:
+        try:
+            await asyncio.to_thread(_checkpoint_file, self.path)
+        except sqlite3.Error as exc:  # the next one tries again; the WAL only grows meanwhile
+            log.warning("WAL checkpoint failed", error=str(exc))
+
+
+def _exec(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> None:
+    conn.execute(sql, params).close()
+
+
+def _checkpoint_file(path: str) -> None:
+    """A passive WAL checkpoint on a connection of its own (this runs on a thread)."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    finally:
+        conn.close()

@@ -21,6 +21,8 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.events.model import Event
 from confsvc.store.listeners import Listeners
@@ -122,7 +124,7 @@ class SqliteEvents(SqliteOps):
                     event.type,
                     event.resource_id,
                     to_iso(event.timestamp),
-                    json.dumps(event.data, separators=(",", ":")),
+                    msgspec.json.encode(event.data).decode(),
                     event.customer_id,
                 ),
             )

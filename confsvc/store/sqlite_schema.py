@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
+import msgspec
 from pydantic import BaseModel
 
 from confsvc.domain.conference import Conference
@@ -178,10 +179,15 @@ def _to_db(value: Any) -> Any:
     if isinstance(value, datetime):
         return to_iso(value)
     if isinstance(value, dict | tuple | list):
-        return json.dumps(value if isinstance(value, dict) else list(value))
+        return _json_text(value)
     if isinstance(value, BaseModel):  # conference options
-        return json.dumps(value.model_dump(mode="json"))
+        return _json_text(value.model_dump(mode="json"))
     return value
+
+
+def _json_text(value: Any) -> str:
+    # msgspec (already the ARI codec) encodes several times faster than json.dumps.
+    return msgspec.json.encode(value).decode()
 
 
 def _from_db(col: str, value: Any) -> Any:

@@ -147,8 +147,14 @@ async def test_a_receiver_down_during_the_call_gets_every_event_in_order_later(
         await join_and_leave(ctl, ps[0], conf)
     stored = await stored_events(ctl, conf["id"])
     assert call_types(stored) == LIFE
-    log = await ctl.request("GET", f"/v1/webhooks/{hook['id']}/deliveries?page_size=100")
-    tried = [d for d in log["result"] if d["attempts"] > 0]
+    # Attempts are written behind (in batches): wait for the first one to show.
+    deadline = time.monotonic() + 5
+    while True:
+        log = await ctl.request("GET", f"/v1/webhooks/{hook['id']}/deliveries?page_size=100")
+        tried = [d for d in log["result"] if d["attempts"] > 0]
+        if tried or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
     assert tried and all(d["status"] == "pending" for d in log["result"])
     assert all(d["last_error"] for d in tried)
     # Only the oldest event is retried: the later ones wait behind it.

@@ -1,5 +1,5 @@
 """kill -9 of the controller in the middle of a join burst (the store writes behind the
-state in memory, engine/writer.py): after the restart the API must say what Asterisk says.
+state in memory, store/writer.py): after the restart the API must say what Asterisk says.
 
 The burst: Local channels originated by Asterisk's CLI into the room's dialplan extension,
 so each reaches Stasis like a dialled caller, many at once (five softphones could not make

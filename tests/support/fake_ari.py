@@ -72,6 +72,7 @@ class FakeAri:
     notify_recordings: bool = True
     recordings_unreachable: bool = False
     subscriptions: list[str] = field(default_factory=list)
+    event_filter: tuple[str, ...] = ()
     live_recordings: dict[str, LiveRecording] = field(default_factory=dict)
     stored_recordings: dict[str, bytes] = field(default_factory=dict)
     recording_audio: bytes = field(default_factory=lambda: tone_wav(1.0))
@@ -233,6 +234,10 @@ class FakeAri:
         )
         self.live_recordings[name] = rec
         return rec
+
+    async def filter_events(self, allowed: Sequence[str]) -> None:
+        self._record("filter_events", tuple(allowed))
+        self.event_filter = tuple(allowed)
 
     async def subscribe(self, event_source: str, name: str | None = None) -> None:
         self._record("subscribe", event_source)

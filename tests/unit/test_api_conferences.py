@@ -75,6 +75,27 @@ async def test_create_null_room_and_max_participants_mean_default(api: ApiHarnes
     assert body["max_participants"] == 20 and len(body["room"]) == 10
 
 
+async def test_max_participants_ceiling_is_the_seeds_20_unless_raised(tmp_path: Path) -> None:
+    # The seeds cap a room at 20; CONFSVC_MAX_PARTICIPANTS raises the ceiling (town halls)
+    # but not the default, and never the connect type's 2.
+    async with api_harness(tmp_path / "seed") as api:
+        status, body = await api.request(
+            "POST", "/v1/conferences", json={"type": "conference", "max_participants": 21}
+        )
+        assert status == 422 and body["error"] == "invalid_field", body
+        assert "between 1 and 20" in body["message"]
+    async with api_harness(tmp_path / "raised", max_participants=200) as api:
+        assert (await api.create(max_participants=200))["max_participants"] == 200
+        assert (await api.create())["max_participants"] == 20
+        status, body = await api.request(
+            "POST", "/v1/conferences", json={"type": "connect", "max_participants": 3}
+        )
+        assert status == 422, body
+        conf = await api.create(max_participants=30)
+        for _ in range(25):  # more than the seeds' 20 get in
+            await api.dial_in(conf["room"])
+
+
 async def test_room_in_use_is_409_and_free_again_after_terminate(api: ApiHarness) -> None:
     first = await api.create(room="dup")
     status, body = await api.request(

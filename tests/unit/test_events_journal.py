@@ -4,6 +4,7 @@ tenant isolation; the migration runner's gap tolerance."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from confsvc.domain import RoomTaken, create_conference, now
 from confsvc.engine.errors import AsteriskUnavailable
 from confsvc.events.model import Event, Webhook
 from confsvc.store import sqlite as sqlite_mod
+from confsvc.store.base import Store
 from confsvc.store.sqlite import SqliteStore
 from confsvc.store.sqlite_schema import MIGRATIONS
 from tests.support.fake_ari import EngineHarness, engine_harness
@@ -153,12 +155,38 @@ async def test_fire_and_forget_emit_is_stored_in_order(h: EngineHarness) -> None
     assert got == ["1", "2", "3"]
 
 
+async def test_emit_keeps_its_place_behind_queued_state_changes(h: EngineHarness) -> None:
+    # A join the engine has handed to the writer but not yet committed, then a digit press:
+    # the stream must say joined, then digits (one writer queue for both).
+    await h.create(room="order")
+    call = await h.dial_in("ch-1", "order")
+    held = asyncio.Event()
+
+    async def hold(tx: Store) -> None:
+        await held.wait()  # a batch in the middle of its commit
+
+    async def state_change(tx: Store) -> None:
+        await h.engine.bus.journal.emit(
+            tx, "conferencecall_digits", "cust-a", {**call.to_json(), "digits": "1"}
+        )
+
+    h.engine.writer.submit(hold)
+    await asyncio.sleep(0.01)
+    h.engine.writer.submit(state_change)
+    h.engine.bus.emit("conferencecall_digits", "cust-a", {**call.to_json(), "digits": "2"})
+    await asyncio.sleep(0.01)
+    held.set()
+    await h.engine.bus.flush()
+    got = [e.data["digits"] for e in await events_of(h) if e.type == "conferencecall_digits"]
+    assert got == ["1", "2"]
+
+
 async def test_emit_inside_a_rolled_back_transaction_is_not_stored(h: EngineHarness) -> None:
     await h.create(room="rb")
     call = await h.dial_in("ch-1", "rb")
     with pytest.raises(RuntimeError):
-        async with h.store.transaction():
-            await h.engine.bus.emit("conferencecall_digits", "cust-a", call.to_json())
+        async with h.store.transaction() as tx:
+            await h.engine.bus.journal.emit(tx, "conferencecall_digits", "cust-a", call.to_json())
             raise RuntimeError("undo")
     assert "conferencecall_digits" not in types(await events_of(h))
 

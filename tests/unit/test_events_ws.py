@@ -189,10 +189,10 @@ async def test_a_client_that_falls_behind_is_told_and_dropped(tmp_path: Path) ->
         conf = await api.create(room="burst")
         ws = await connect(api)
         await subscribe(ws, "conference:*")
-        async with api.store.transaction():  # ten events in one commit: one burst
+        async with api.store.transaction() as tx:  # ten events in one commit: one burst
             for i in range(10):
                 data = {"id": f"x{i}", "conference_id": conf["id"]}
-                await api.engine.bus.emit("conferencecall_digits", "cust-a", data)
+                await api.engine.bus.journal.emit(tx, "conferencecall_digits", "cust-a", data)
         error = None
         for _ in range(12):
             msg = await ws.receive(timeout=2)

@@ -5,6 +5,7 @@ restart survival. Each test gets its own empty database."""
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
@@ -18,6 +19,7 @@ from confsvc.domain.conferencecall import Conferencecall, ConferencecallStatus
 from confsvc.domain.conferencecall import create as create_call
 from confsvc.domain.errors import RoomTaken, ValidationFailed
 from confsvc.store import SCHEMA_VERSION, SqliteStore, Store
+from confsvc.store import sqlite as sqlite_mod
 from confsvc.store.sql_base import SqlStore
 
 StoreMaker = Callable[[], SqlStore]
@@ -408,3 +410,26 @@ async def test_closed_store_raises(make_store: StoreMaker) -> None:
     s = make_store()
     with pytest.raises(RuntimeError, match="not open"):
         await s.get_conference("x")
+
+
+# --- the writer's WAL checkpoints ----------------------------------------------------------
+
+
+async def test_checkpoints_fold_the_wal_into_the_database_off_the_loop(
+    db_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The writer's own automatic checkpoints are off (they would stall the event loop);
+    # every CHECKPOINT_COMMITS commits one runs on a thread. Proof: the database file
+    # alone, without its WAL, holds what was committed.
+    monkeypatch.setattr(sqlite_mod, "CHECKPOINT_COMMITS", 3)
+    async with SqliteStore(db_path) as s:
+        rooms = [conf(room=f"r{i}", t=i) for i in range(3)]
+        for c in rooms:
+            await s.save_conference(c)
+        assert s._checkpointing is not None
+        await s._checkpointing
+        copy = tmp_path / "copy.sqlite3"
+        await asyncio.to_thread(shutil.copyfile, db_path, copy)  # no -wal beside it
+        with sqlite3.connect(copy) as plain:
+            got = {r[0] for r in plain.execute("SELECT room FROM conferences")}
+        assert got == {"r0", "r1", "r2"}
