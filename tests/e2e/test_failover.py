@@ -18,7 +18,7 @@ import pytest
 from tests.e2e.test_conference_audio import TONES, hang_up_all, share
 from tests.support.audio import HEARD
 from tests.support.controller import Controller
-from tests.support.events import WsClient
+from tests.support.events import Receiver, WsClient
 from tests.support.output_gate import gate_report
 from tests.support.room import calls_of, create_room, dial_in, phones, wait_joined
 from tests.support.runtime import Runtime
@@ -68,7 +68,11 @@ async def test_kill9_of_the_owner_the_standby_takes_over(
     async with pair(runtime, tmp_path, store_settings) as (a, b):
         assert (await b.request("GET", "/health"))["role"] == "standby"
         ws = await WsClient(b.base, "tenant-a-token").open("conference:*")
+        receiver = Receiver()
+        await receiver.start()
         try:
+            hook = {"url": f"{receiver.url}/hook"}
+            await b.request("POST", "/v1/webhooks", json=hook, expect=201)
             conf = await create_room(b, "failover")  # forwarded to the owner: 201
             again = {"type": "conference", "room": "failover"}
             refused = await b.request("POST", "/v1/conferences", json=again, expect=409)
@@ -110,6 +114,12 @@ async def test_kill9_of_the_owner_the_standby_takes_over(
             events = await b.request("GET", f"/v1/events?conference_id={conf['id']}&page_size=100")
             ids = [e["id"] for e in events["result"]]
             assert len(ids) == len(set(ids))
+            # Every stored event reaches the webhook (the new owner delivers what the old
+            # one had not), and nothing else: no event under a second id.
+            await receiver.wait(
+                lambda: {e["id"] for e in receiver.events("/hook", conf["id"])} == set(ids)
+            )
             print(f"takeover: kick answered {took:.2f} s after the kill -9")
         finally:
             await ws.close()
+            await receiver.stop()
