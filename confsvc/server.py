@@ -22,6 +22,7 @@ from confsvc.ha.ownership import Ownership
 from confsvc.outbound import OutboundPolicy
 from confsvc.store.factory import make_store
 from confsvc.store.pg import PgStore
+from confsvc.store.sql_base import StoreUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -41,7 +42,11 @@ async def serve(settings: Settings) -> None:
 
 async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]]) -> None:
     store = make_store(settings.store_url)
-    await store.open()
+    try:
+        await store.open()
+    except StoreUnavailable as exc:  # database down, wrong password: say so, no traceback
+        log.error("cannot open the store", error=str(exc))
+        raise SystemExit(1) from None
     closers.append(store.close)
     ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app)
     await ari.start()

@@ -26,7 +26,7 @@ import asyncpg
 from confsvc.events.model import Event
 from confsvc.store.pg_dialect import pg_params, to_pg
 from confsvc.store.pg_events import CHANNEL, EventTail
-from confsvc.store.sql_base import SqlStore
+from confsvc.store.sql_base import SqlStore, StoreUnavailable
 from confsvc.store.sqlite_calls import SqliteCalls
 from confsvc.store.sqlite_conferences import SqliteConferences
 from confsvc.store.sqlite_events import SqliteEvents
@@ -61,7 +61,10 @@ class PgStore(
     async def open(self) -> None:
         if self._w is not None:
             return
-        self._w = await asyncpg.connect(self.url)
+        try:
+            self._w = await asyncpg.connect(self.url)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StoreUnavailable(f"PostgreSQL: {exc}") from exc
         try:
             await self._migrate()
             self._pool = await asyncpg.create_pool(self.url, min_size=1, max_size=READ_POOL_SIZE)

@@ -45,6 +45,10 @@ class _Tx:
 _CURRENT_TX: ContextVar[_Tx | None] = ContextVar("confsvc_store_tx", default=None)
 
 
+class StoreUnavailable(RuntimeError):
+    """The database cannot be reached or logged into (serve ends with one log line)."""
+
+
 class SqlStore:
     """The driver-independent half of a SQL store (see the module docstring).
 

@@ -21,7 +21,7 @@ from tests.support.phone import free_port
 READY_WITHIN = 15.0
 
 
-def serve(tmp_path: Path, http_port: int) -> subprocess.Popen[str]:
+def serve(tmp_path: Path, http_port: int, **settings: str) -> subprocess.Popen[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFSVC_")}
     env.update(
         CONFSVC_HTTP_PORT=str(http_port),
@@ -31,6 +31,7 @@ def serve(tmp_path: Path, http_port: int) -> subprocess.Popen[str]:
         CONFSVC_DATA_DIR=str(tmp_path / "data"),
         CONFSVC_TOKENS="t:tenant",
         CONFSVC_LOG_FORMAT="json",
+        **settings,
     )
     return subprocess.Popen(
         [sys.executable, "-m", "confsvc", "serve"],
@@ -85,3 +86,18 @@ def test_a_malformed_request_gets_400_and_no_traceback(tmp_path: Path) -> None:
     assert answer.split(b" ", 2)[1] == b"400", answer
     assert "malformed request refused (400" in out
     assert unhandled_errors(out) == []
+
+
+def test_an_unreachable_database_ends_the_controller_with_one_line(tmp_path: Path) -> None:
+    url = f"postgresql://confsvc:x@127.0.0.1:{free_port()}/confsvc"  # nobody listens
+    proc = serve(tmp_path, free_port(), CONFSVC_DB_URL=url)
+    out, _ = proc.communicate(timeout=READY_WITHIN)
+    assert proc.returncode == 1, out
+    assert '"cannot open the store"' in out and "x@" not in out
+    assert unhandled_errors(out) == []
+
+
+def test_an_unknown_database_url_is_refused_before_start(tmp_path: Path) -> None:
+    proc = serve(tmp_path, free_port(), CONFSVC_DB_URL="mysql://db/confsvc")
+    out, _ = proc.communicate(timeout=READY_WITHIN)
+    assert proc.returncode == 2 and "CONFSVC_DB_URL" in out, out

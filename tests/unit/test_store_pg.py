@@ -17,6 +17,7 @@ from confsvc.events.model import Event
 from confsvc.store import SCHEMA_VERSION
 from confsvc.store.factory import make_store
 from confsvc.store.pg import PgStore
+from confsvc.store.pg_dialect import pg_params, to_pg
 from confsvc.store.sqlite import SqliteStore
 from tests.support.postgres import Postgres
 
@@ -114,3 +115,12 @@ async def test_listeners_hear_every_processs_events_once_in_order(url: str) -> N
             seqs = [e.store_seq for e in heard]
             assert seqs == sorted(set(seqs)) and len(seqs) == 40
             assert {e.customer_id for e in heard} == {"ta", "tb"}
+
+
+def test_the_dialect_translation() -> None:
+    assert to_pg("SELECT a FROM t WHERE x = ? AND y IN (?, ?)") == (
+        "SELECT a FROM t WHERE x = $1 AND y IN ($2, $3)"
+    )
+    ddl = "CREATE TABLE t (seq INTEGER PRIMARY KEY AUTOINCREMENT, n INTEGER, at REAL)"
+    assert to_pg(ddl) == "CREATE TABLE t (seq BIGSERIAL PRIMARY KEY, n BIGINT, at DOUBLE PRECISION)"
+    assert pg_params([True, False, 3, "x", None]) == [1, 0, 3, "x", None]
