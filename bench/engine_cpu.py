@@ -3,7 +3,8 @@ behind the in-memory fake ARI (tests/support/fake_ari.py), events fed as ARI wou
 them. Repeatable and quick (seconds), so a change to the hot path shows its cost at once;
 `make bench` measures the whole system against ConfBridge.
 
-    python -m bench.engine_cpu [--callers 200] [--rooms 10] 2>/dev/null"""
+    python -m bench.engine_cpu [--callers 200] [--rooms 10] [--db-url postgresql://…] 2>/dev/null
+"""
 
 from __future__ import annotations
 
@@ -36,9 +37,11 @@ def entered_event(h: EngineHarness, ch: str) -> Any:
     return parse_event({**data, "channel": h.channel_data[ch]})
 
 
-async def measure(callers: int, rooms: int, paced: bool = False) -> dict[str, float]:
+async def measure(
+    callers: int, rooms: int, paced: bool = False, db_url: str = ""
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        async with engine_harness(Path(tmp), auto_create_rooms=True) as h:
+        async with engine_harness(Path(tmp), auto_create_rooms=True, db_url=db_url) as h:
             h.ari.auto_leave = False
             for r in range(rooms):
                 await h.create(room=f"room{r}", max_participants=20)
@@ -81,9 +84,12 @@ def main() -> None:
     parser.add_argument("--rooms", type=int, default=10)
     parser.add_argument("--paced", action="store_true", help="one caller at a time")
     parser.add_argument("--log-format", default="json", help="json (as deployed) or console")
+    parser.add_argument(
+        "--db-url", default="", help="an empty PostgreSQL database (default SQLite)"
+    )
     args = parser.parse_args()
     configure("INFO", args.log_format)  # as the controller logs: INFO lines cost CPU too
-    result = asyncio.run(measure(args.callers, args.rooms, args.paced))
+    result = asyncio.run(measure(args.callers, args.rooms, args.paced, args.db_url))
     print(
         f"{args.callers} callers in {args.rooms} rooms{' (paced)' if args.paced else ''}: "
         + ", ".join(f"{k} {v:.2f}" for k, v in result.items())

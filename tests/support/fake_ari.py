@@ -50,6 +50,7 @@ from confsvc.ari import (
 from confsvc.config import Settings
 from confsvc.engine import Engine
 from confsvc.events import wiring as events_wiring
+from confsvc.store.factory import make_store
 from confsvc.store.sqlite import SqliteStore
 from tests.support.outbound import offline_policy
 
@@ -692,7 +693,9 @@ async def engine_harness(tmp_path: Path, **settings: Any) -> AsyncIterator[Engin
         }
     )
     ari = ScriptedAri()
-    async with SqliteStore(tmp_path / "engine.sqlite3") as store:
+    # db_url: another store (bench.engine_cpu --db-url postgresql://...); SQLite by default.
+    path = tmp_path / "engine.sqlite3"
+    async with make_store(config.db_url) if config.db_url else SqliteStore(path) as store:
         bus = events_wiring.connect(store, config)
         engine = Engine(  # type: ignore[arg-type]
             config, store, ari, bus=bus, outbound=offline_policy(config)
