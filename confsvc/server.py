@@ -80,7 +80,14 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
     ownership = (
         Ownership(settings.store_url, settings.base_url) if isinstance(store, PgStore) else None
     )
-    forwarder = Forwarder(lambda: ownership is None or ownership.owner, _owner_of(ownership))
+    # A single SQLite controller serves at once, as it always did; an owner on PostgreSQL
+    # once it has reconciled with Asterisk (a standby taking over has no rooms in memory).
+    ready = asyncio.Event()
+    if ownership is None:
+        ready.set()
+    forwarder = Forwarder(
+        lambda: ownership is None or ownership.owner, ready.is_set, _owner_of(ownership)
+    )
     closers.append(forwarder.close)
     app = create_app(
         settings,
@@ -110,6 +117,8 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
         await stream.start()
         closers.append(stream.stop)
         engine.start_health_checks()
+        waiter = asyncio.create_task(_set_when_connected(stream, ready))
+        closers.append(lambda: _cancelled(waiter))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -137,6 +146,16 @@ def _owner_of(ownership: Ownership | None) -> Callable[[], Awaitable[str | None]
         return None if ownership is None else await ownership.owner_url()
 
     return owner_url
+
+
+async def _set_when_connected(stream: EventStream, ready: asyncio.Event) -> None:
+    await stream.wait_connected()
+    ready.set()
+
+
+async def _cancelled(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 async def _first(*waits: Awaitable[object]) -> None:

@@ -37,20 +37,30 @@ TIMEOUT = aiohttp.ClientTimeout(total=30)
 
 class Forwarder:
     """aiohttp middleware: while this controller does not own ARI, requests go to the one
-    that does. `is_owner` and `owner_url` come from ha/ownership.py."""
+    that does. `is_owner` and `owner_url` come from ha/ownership.py; `is_ready`: the owner
+    has connected to ARI and reconciled once (its memory holds the live rooms): until then
+    a new owner answers 503, as nobody else can answer for it."""
 
     def __init__(
-        self, is_owner: Callable[[], bool], owner_url: Callable[[], Awaitable[str | None]]
+        self,
+        is_owner: Callable[[], bool],
+        is_ready: Callable[[], bool],
+        owner_url: Callable[[], Awaitable[str | None]],
     ) -> None:
         self._is_owner = is_owner
+        self._is_ready = is_ready
         self._owner_url = owner_url
         self._http: aiohttp.ClientSession | None = None
 
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if self._is_owner() or request.path in LOCAL_PATHS:
+        if request.path in LOCAL_PATHS:
             return await handler(request)
-        return await self._forward(request)
+        if not self._is_owner():
+            return await self._forward(request)
+        if not self._is_ready():
+            raise _unavailable("taking over the ARI application: reconciling with Asterisk")
+        return await handler(request)
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         try:

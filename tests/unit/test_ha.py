@@ -4,7 +4,7 @@ session's real PostgreSQL and real aiohttp servers."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiohttp import web
@@ -51,14 +51,18 @@ async def test_a_lost_lock_session_is_noticed(url: str) -> None:
         await a.close()
 
 
-async def make_forwarding_client(owner: str | None) -> TestClient:
+async def make_forwarding_client(
+    owner: str | None,
+    is_owner: Callable[[], bool] = lambda: False,
+    is_ready: Callable[[], bool] = lambda: False,
+) -> TestClient:
     async def owner_url() -> str | None:
         return owner
 
     async def local(_: web.Request) -> web.Response:
         return web.json_response({"served": "here"})
 
-    fwd = Forwarder(lambda: False, owner_url)
+    fwd = Forwarder(is_owner, is_ready, owner_url)
     app = web.Application(middlewares=[error_middleware, fwd.middleware])
     app.router.add_route("*", "/{tail:.*}", local)
     app.on_cleanup.append(lambda _: fwd.close())
@@ -98,5 +102,18 @@ async def test_no_owner_is_503_asterisk_unavailable() -> None:
     try:
         r = await client.delete("/v1/conferencecalls/x")
         assert r.status == 503 and (await r.json())["error"] == "asterisk_unavailable"
+    finally:
+        await client.close()
+
+
+async def test_a_new_owner_answers_503_until_it_has_reconciled() -> None:
+    ready: list[bool] = []
+    client = await make_forwarding_client(None, lambda: True, lambda: bool(ready))
+    try:
+        r = await client.get("/v1/conferences")
+        assert r.status == 503 and (await r.json())["error"] == "asterisk_unavailable"
+        assert (await client.get("/health")).status == 200
+        ready.append(True)
+        assert (await (await client.get("/v1/conferences")).json()) == {"served": "here"}
     finally:
         await client.close()
