@@ -54,7 +54,7 @@ def request_headers(d: Delivery, secret: str, timestamp: int, url: str) -> dict[
         "X-Confsvc-Event": d.event_type,
         "X-Confsvc-Event-Id": d.event_id,
         "X-Confsvc-Delivery": d.id,
-        **sign(secret, timestamp, signed_payload(d, url)),
+        **sign(secret, d.id, timestamp, signed_payload(d, url)),
     }
     if d.method != "GET" and d.content_type:
         headers["Content-Type"] = d.content_type
