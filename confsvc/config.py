@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     db_path: str = ".runtime/confsvc.sqlite3"
     # "token:customer_id" pairs, comma separated; each token is one tenant's key.
     tokens: str = Field(default="")
+    # Plivo-style accounts (HTTP Basic, what Plivo SDKs send): "auth_id:auth_token:customer_id"
+    # triples, comma separated (README "Coming from Plivo").
+    plivo_accounts: str = ""
     auto_create_rooms: bool = False
     # Tenant that owns rooms auto-created by a dial-in (make run uses "dev").
     auto_create_customer: str = "dev"

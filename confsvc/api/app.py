@@ -21,6 +21,7 @@ from confsvc.api.events import EventRoutes
 from confsvc.api.members import MemberRoutes
 from confsvc.api.openapi import Route, build_openapi
 from confsvc.api.plivo import PlivoRoutes
+from confsvc.api.plivo_accounts import parse_accounts
 from confsvc.api.recordings import RecordingRoutes
 from confsvc.api.webhooks import WebhookRoutes
 from confsvc.api.ws import WsRoutes
@@ -57,7 +58,8 @@ def create_app(
             body.update(health())
         return web.json_response(body)
 
-    plivo = PlivoRoutes(store, engine)  # its async (callback_url) calls end with the app
+    accounts = parse_accounts(settings.plivo_accounts)  # checked by `serve` before start
+    plivo = PlivoRoutes(store, engine, accounts)  # its async (callback_url) calls end with the app
     routes: list[Route] = [
         *ConferenceRoutes(settings, store, engine).routes(),
         *ConferencecallRoutes(store, engine).routes(),
@@ -101,7 +103,7 @@ def create_app(
 
     public = [r.path for r in routes if r.public]
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(settings.token_map, public)],
+        middlewares=[error_middleware, auth_middleware(settings.token_map, public, accounts)],
         client_max_size=CLIENT_MAX_SIZE,
     )
     for route in routes:

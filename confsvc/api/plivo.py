@@ -21,7 +21,7 @@ import asyncio
 import contextlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -32,11 +32,12 @@ from pydantic import BaseModel
 from yarl import URL
 
 from confsvc.api import member_schemas as ms
-from confsvc.api.auth import customer_of
+from confsvc.api.auth import basic_auth_id, customer_of
 from confsvc.api.bodies import json_object
 from confsvc.api.errors import ApiError, Handler, from_domain
 from confsvc.api.openapi import QueryParam, Route
 from confsvc.api.paging import query_params
+from confsvc.api.plivo_accounts import PlivoAccount, auth_ids_of
 from confsvc.domain import (
     Conference,
     Conferencecall,
@@ -67,9 +68,12 @@ Work = Callable[[str], Awaitable[tuple[int, dict[str, Any]]]]
 
 
 class PlivoRoutes:
-    def __init__(self, store: Store, engine: Engine) -> None:
+    def __init__(
+        self, store: Store, engine: Engine, accounts: Mapping[str, PlivoAccount] | None = None
+    ) -> None:
         self.store = store
         self.engine = engine
+        self.accounts = accounts or {}
         self._tasks: set[asyncio.Task[None]] = set()
         # callback_url requests: the outbound policy, no redirects, bounded answers.
         self.http = OutboundClient(engine.outbound, timeout=CALLBACK_TIMEOUT)
@@ -134,7 +138,7 @@ class PlivoRoutes:
         """(tenant, params): query and body (JSON object or form) merged; the account must
         be the token's tenant."""
         customer = customer_of(request)
-        if request.match_info["auth_id"] != customer:
+        if request.match_info["auth_id"] not in self._accounts_of(request, customer):
             raise NotFound("account", request.match_info["auth_id"])
         params: dict[str, Any] = dict(query_params(request, ("callback_url", "callback_method")))
         # Each spelling is checked where it is given: a body value must not hide a bad
@@ -147,6 +151,14 @@ class PlivoRoutes:
                 raise ApiError.invalid_field(key, "unknown field")
             params[key] = value
         return customer, params
+
+    def _accounts_of(self, request: web.Request, customer: str) -> frozenset[str]:
+        """The {auth_id}s this request may name: the Plivo account it authenticated with
+        (Basic), or for a Bearer token the tenant's name and its Plivo accounts."""
+        basic = basic_auth_id(request)
+        if basic is not None:
+            return frozenset((basic,))
+        return auth_ids_of(self.accounts, customer) | {customer}
 
     async def _answer(self, params: dict[str, Any], work: Work) -> web.Response:
         api_id = new_id()
