@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     sip_host: str = ""
     # The controller's own files; finished recordings live in <data_dir>/recordings/.
     data_dir: str = ".runtime/data"
+    # Speech (Plivo Member Speak; confsvc/speech.py): Asterisk's sounds directory as Asterisk
+    # sees it, and the root it runs in ("" = this host; `asterisk/ctl env` prints it).
+    asterisk_sounds_dir: str = "/usr/share/asterisk/sounds"
+    runtime_root: str = ""
     log_level: str = "INFO"
     log_format: str = "console"
 

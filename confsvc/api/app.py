@@ -28,6 +28,7 @@ from confsvc.api.ws import WsRoutes
 from confsvc.config import Settings
 from confsvc.engine import Engine
 from confsvc.events.ws import Hub
+from confsvc.speech import Speech, SpeechConfig
 from confsvc.store.base import Store
 
 HEALTH_PATH = "/health"
@@ -59,7 +60,8 @@ def create_app(
         return web.json_response(body)
 
     accounts = parse_accounts(settings.plivo_accounts)  # checked by `serve` before start
-    plivo = PlivoRoutes(store, engine, accounts)  # its async (callback_url) calls end with the app
+    speech = Speech(SpeechConfig(settings.asterisk_sounds_dir, settings.runtime_root))
+    plivo = PlivoRoutes(store, engine, accounts, speech)  # its async calls end with the app
     routes: list[Route] = [
         *ConferenceRoutes(settings, store, engine).routes(),
         *ConferencecallRoutes(store, engine).routes(),

@@ -46,6 +46,7 @@ class Controller:
                 f"{a.auth_id}:{a.auth_token}:{a.customer_id}" for a in self.plivo.values()
             ),
             "CONFSVC_AUTO_CREATE_CUSTOMER": "tenant-a",
+            "CONFSVC_RUNTIME_ROOT": runtime.root,  # speech is made where Asterisk reads it
             "CONFSVC_LOG_FORMAT": "json",
             # The tests' receivers (webhooks, callbacks, sound files) listen on 127.0.0.1.
             "CONFSVC_OUTBOUND_ALLOW": "127.0.0.1/32",
