@@ -7,11 +7,11 @@ import asyncio
 import sys
 
 from confsvc import __version__
-from confsvc.api.plivo_accounts import parse_accounts
 from confsvc.client_cli import add_commands, run
 from confsvc.config import Settings
 from confsvc.events.signing import configured_secrets
 from confsvc.logging import configure
+from confsvc.plivo_accounts import parse_accounts
 from confsvc.server import serve
 
 

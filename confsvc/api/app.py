@@ -21,13 +21,13 @@ from confsvc.api.events import EventRoutes
 from confsvc.api.members import MemberRoutes
 from confsvc.api.openapi import Route, build_openapi
 from confsvc.api.plivo import PlivoRoutes
-from confsvc.api.plivo_accounts import parse_accounts
 from confsvc.api.recordings import RecordingRoutes
 from confsvc.api.webhooks import WebhookRoutes
 from confsvc.api.ws import WsRoutes
 from confsvc.config import Settings
 from confsvc.engine import Engine
 from confsvc.events.ws import Hub
+from confsvc.plivo_accounts import parse_accounts
 from confsvc.speech import Speech, SpeechConfig
 from confsvc.store.base import Store
 

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from confsvc.api.errors import ApiError, Handler
-from confsvc.api.plivo_accounts import PlivoAccount
+from confsvc.plivo_accounts import PlivoAccount
 
 CUSTOMER_KEY = web.RequestKey("confsvc.customer_id", str)
 BASIC_KEY = web.RequestKey("confsvc.plivo_auth_id", str)

@@ -124,7 +124,7 @@ class PlivoRoutes(PlivoBase):
                     break
             return 200, {"api_id": api_id, "conferences": names}
 
-        return await self._answer(params, work)
+        return await self._answer(request, params, work)
 
     async def details(self, request: web.Request) -> web.Response:
         customer, params = await self._params(request)
@@ -141,7 +141,7 @@ class PlivoRoutes(PlivoBase):
                 "api_id": api_id,
             }
 
-        return await self._answer(params, work)
+        return await self._answer(request, params, work)
 
     async def _end(self, customer: str, conf: Conference) -> None:
         with contextlib.suppress(InvalidTransition):  # already ending: nothing to do
@@ -156,7 +156,7 @@ class PlivoRoutes(PlivoBase):
                 await self._end(customer, conf)
             return 204, {"message": "all conferences hung up", "api_id": api_id}
 
-        return await self._answer(params, work)
+        return await self._answer(request, params, work)
 
     async def hangup(self, request: web.Request) -> web.Response:
         customer, params = await self._params(request)
@@ -165,7 +165,7 @@ class PlivoRoutes(PlivoBase):
             await self._end(customer, await self._conference(customer, request.match_info["name"]))
             return 204, {"message": "conference hung up", "api_id": api_id}
 
-        return await self._answer(params, work)
+        return await self._answer(request, params, work)
 
     async def member_hangup(self, request: web.Request) -> web.Response:
         return await self._each(request, "hangup", 204, lambda cu, c: self.engine.kick(cu, c.id))
@@ -261,7 +261,7 @@ class PlivoRoutes(PlivoBase):
                 "url": f"{RECORDINGS_URL}/{rid}/file",
             }
 
-        return await self._answer(params, work)
+        return await self._answer(request, params, work)
 
     async def record_stop(self, request: web.Request) -> web.Response:
         customer, params = await self._params(request)
@@ -271,7 +271,7 @@ class PlivoRoutes(PlivoBase):
             await self.engine.stop_recording(customer, conf.id)
             return 204, {"message": "conference recording stopped", "api_id": api_id}
 
-        return await self._answer(params, work)
+        return await self._answer(request, params, work)
 
 
 def member_json(conf: Conference, call: Conferencecall, now: float) -> dict[str, Any]:

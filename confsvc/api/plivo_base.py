@@ -21,7 +21,6 @@ from confsvc.api.auth import basic_auth_id, customer_of
 from confsvc.api.bodies import json_object
 from confsvc.api.errors import ApiError, from_domain
 from confsvc.api.paging import query_params
-from confsvc.api.plivo_accounts import PlivoAccount, auth_ids_of
 from confsvc.domain import (
     Conference,
     Conferencecall,
@@ -32,7 +31,9 @@ from confsvc.domain import (
 )
 from confsvc.domain.options import validate_url
 from confsvc.engine import Engine, NotFound
+from confsvc.events import plivo_signature
 from confsvc.outbound import OutboundClient, UrlNotAllowed
+from confsvc.plivo_accounts import PlivoAccount, auth_ids_of, signing_token
 from confsvc.speech import Speech
 from confsvc.store.base import Store
 
@@ -104,15 +105,18 @@ class PlivoBase:
             return frozenset((basic,))
         return auth_ids_of(self.accounts, customer) | {customer}
 
-    async def _answer(self, params: dict[str, Any], work: Work) -> web.Response:
+    async def _answer(
+        self, request: web.Request, params: dict[str, Any], work: Work
+    ) -> web.Response:
         api_id = new_id()
+        token = signing_token(self.accounts, customer_of(request), basic_auth_id(request))
         url = params.get("callback_url")
         method = _check_callback_method(params)
         if url:
             validate_url(url, "callback_url")
             await self.engine.outbound.check("callback_url", url)  # 422 url_not_allowed
             task = asyncio.get_running_loop().create_task(
-                self._run_async(api_id, url, method, work)
+                self._run_async(api_id, url, method, work, token)
             )
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -122,7 +126,10 @@ class PlivoBase:
             return web.Response(status=204)
         return web.json_response(body, status=status)
 
-    async def _run_async(self, api_id: str, url: str, method: str, work: Work) -> None:
+    async def _run_async(
+        self, api_id: str, url: str, method: str, work: Work, token: str | None
+    ) -> None:
+        """token: the Plivo auth_token the result is signed with (V3), None: unsigned."""
         try:
             status, body = await work(api_id)
         except DomainError as exc:
@@ -134,7 +141,7 @@ class PlivoBase:
             log.exception("plivo async call failed", api_id=api_id)
             status, body = 500, {"error": "internal_error", "api_id": api_id}
         fields = {"api_id": api_id, "status": str(status), "response": json.dumps(body)}
-        headers: dict[str, str] = {}
+        headers = plivo_signature.sign(token, method, url, fields) if token else {}
         data = b""
         if method == "GET":
             url = str(URL(url).extend_query(fields))
@@ -196,7 +203,7 @@ class PlivoBase:
             ids = [c.id for c in members]
             return status, {"message": message, "member_id": ids, "api_id": api_id}
 
-        return await self._answer(params, work)
+        return await self._answer(request, params, work)
 
 
 def _check_callback_method(params: dict[str, Any]) -> str:

@@ -1,7 +1,9 @@
 """Plivo's own Python SDK (`plivo` on PyPI, unmodified) against confsvc: only its base URL
 is changed, it authenticates with the tenant's generated auth_id / auth_token (HTTP Basic),
 and it drives a real room on a real Asterisk with real baresip phones: list, get (with
-members), mute, deaf, play, speak, record, kick, hang up. Audio is proved by FFT."""
+members), mute, deaf, play, speak, record, kick, hang up. Audio is proved by FFT. A
+receiver checks the Plivo-style callbacks (the conference's callback_url and an async
+call's result) with the SDK's own `validate_v3_signature`."""
 
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ import plivo
 import plivo.rest.client as plivo_client
 import pytest
 from plivo import exceptions as plivo_errors
+from plivo.utils import validate_v3_signature
 
 from tests.e2e.test_conference_audio import hang_up_all
 from tests.e2e.test_participant_control import call_of, dial, segment, share, sound_server
 from tests.support.audio import ABSENT, HEARD, rms, write_tone
 from tests.support.controller import Controller
+from tests.support.events import Received, Receiver
 from tests.support.phone import free_port
 from tests.support.room import calls_of, create_room, phones, wait_joined
 from tests.support.runtime import Runtime
@@ -50,12 +54,30 @@ async def call(fn: Callable[..., T], *args: Any, **kw: Any) -> T:
     return await asyncio.to_thread(fn, *args, **kw)
 
 
+def v3_valid(req: Received, url: str, token: str) -> bool:
+    """What a Plivo app does with a callback: the SDK's validator over the URL it
+    registered and the form fields it got."""
+    return bool(
+        validate_v3_signature(
+            req.method,
+            url,
+            req.headers["X-Plivo-Signature-V3-Nonce"],
+            token,
+            req.headers["X-Plivo-Signature-V3"],
+            req.form,
+        )
+    )
+
+
 async def test_the_plivo_sdk_drives_a_real_room(
     runtime: Runtime, controller: Controller, sdk: plivo.RestClient, tmp_path: Path
 ) -> None:
     write_tone(tmp_path / "tone.wav", URL_TONE, 1.5)
-    conf = await create_room(controller, "sdkroom")
+    receiver = Receiver()
+    await receiver.start()
+    conf = await create_room(controller, "sdkroom", callback_url=f"{receiver.url}/conf")
     confs = sdk.conferences
+    token = controller.plivo["tenant-a"].auth_token
     async with (
         sound_server(tmp_path, free_port()) as sounds,
         phones(runtime, TONES, "sdk") as (a, b),
@@ -81,7 +103,11 @@ async def test_the_plivo_sdk_drives_a_real_room(
         assert muted.member_id == [bob] and muted.message == "muted"
         await asyncio.sleep(2.0)
         t_unmute = time.monotonic()
-        await call(confs.member_mute_stop, "sdkroom", bob)
+        # Asynchronously: 202 at once, the result comes to the callback_url, V3-signed.
+        spawned = await call(
+            confs.member_mute_stop, "sdkroom", bob, callback_url=f"{receiver.url}/api"
+        )
+        assert spawned.message == "async api spawned"
         await asyncio.sleep(1.5)
 
         # Deafen alice: she hears nothing while bob still hears her.
@@ -133,6 +159,17 @@ async def test_the_plivo_sdk_drives_a_real_room(
         )
         assert (await call(confs.list)).conferences == []
         await hang_up_all([a, b])
+        await receiver.wait(lambda: len(receiver.requests("/conf")) >= 4)  # 2 enter, 2 exit
+    await receiver.stop()
+
+    (result,) = receiver.requests("/api")
+    assert result.form["api_id"] == spawned.api_id and result.form["status"] == "204"
+    assert v3_valid(result, f"{receiver.url}/api", token)
+    assert not v3_valid(result, f"{receiver.url}/api", controller.plivo["tenant-b"].auth_token)
+    actions = [r.form["ConferenceAction"] for r in receiver.requests("/conf")]
+    assert actions.count("enter") == 2 and actions.count("exit") == 2, actions
+    for req in receiver.requests("/conf"):
+        assert v3_valid(req, f"{receiver.url}/conf", token), req.headers
 
     before = share(a, TONES[1], t_mute - t_a - 1.0, t_mute - t_a)
     during = share(a, TONES[1], t_mute - t_a + 0.4, t_unmute - t_a)

@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from confsvc.api.plivo_accounts import new_account
+from confsvc.plivo_accounts import new_account
 from tests.support.output_gate import gate_report
 from tests.support.runtime import Runtime
 

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 from plivo.utils import is_valid_mainaccount
 
-from confsvc.api.plivo_accounts import new_account, parse_accounts
+from confsvc.plivo_accounts import (
+    new_account,
+    parse_accounts,
+    signing_token,
+    tokens_by_customer,
+)
 from tests.support.fake_ari import ApiHarness, api_harness
 
 A = new_account("cust-a")
@@ -80,3 +85,13 @@ async def test_basic_auth_and_the_auth_id_in_the_path(api: ApiHarness) -> None:
     # The account is the tenant everywhere: tenant-a's Basic sees tenant-a's rooms only.
     async with api.client.get("/v1/conferences", headers=basic(B.auth_id, B.auth_token)) as resp:
         assert resp.status == 200 and (await resp.json())["result"] == []
+
+
+def test_the_signing_token_is_the_named_account_else_the_tenants_first() -> None:
+    second = new_account("cust-a")
+    accounts = {a.auth_id: a for a in (A, B, second)}
+    first_a = min(A, second, key=lambda a: a.auth_id)
+    assert signing_token(accounts, "cust-a", second.auth_id) == second.auth_token
+    assert signing_token(accounts, "cust-a") == first_a.auth_token
+    assert signing_token(accounts, "cust-c") is None
+    assert tokens_by_customer(accounts) == {"cust-a": first_a.auth_token, "cust-b": B.auth_token}

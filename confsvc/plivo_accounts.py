@@ -44,6 +44,25 @@ def auth_ids_of(accounts: Mapping[str, PlivoAccount], customer_id: str) -> froze
     return frozenset(a.auth_id for a in accounts.values() if a.customer_id == customer_id)
 
 
+def signing_token(
+    accounts: Mapping[str, PlivoAccount], customer_id: str, auth_id: str | None = None
+) -> str | None:
+    """The auth_token Plivo-style callbacks are signed with (V3): the account named (the
+    one a request authenticated with), else the tenant's first by auth_id, else None."""
+    if auth_id is not None and auth_id in accounts:
+        return accounts[auth_id].auth_token
+    own = sorted(auth_ids_of(accounts, customer_id))
+    return accounts[own[0]].auth_token if own else None
+
+
+def tokens_by_customer(accounts: Mapping[str, PlivoAccount]) -> dict[str, str]:
+    """customer_id -> signing_token(accounts, customer_id), made once (the outbox)."""
+    out: dict[str, str] = {}
+    for auth_id in sorted(accounts, reverse=True):  # the first by auth_id wins
+        out[accounts[auth_id].customer_id] = accounts[auth_id].auth_token
+    return out
+
+
 def new_account(customer_id: str) -> PlivoAccount:
     """A fresh pair (scripts/run makes the same shape in shell)."""
     auth_id = "MA" + "".join(secrets.choice(ALPHABET) for _ in range(18))
