@@ -17,6 +17,7 @@ from confsvc.api.calls import CallRoutes
 from confsvc.api.conferencecalls import ConferencecallRoutes
 from confsvc.api.conferences import ConferenceRoutes
 from confsvc.api.errors import error_middleware
+from confsvc.api.event_schemas import webhooks
 from confsvc.api.events import EventRoutes
 from confsvc.api.members import MemberRoutes
 from confsvc.api.openapi import Route, build_openapi
@@ -26,6 +27,7 @@ from confsvc.api.webhooks import WebhookRoutes
 from confsvc.api.ws import WsRoutes
 from confsvc.config import Settings
 from confsvc.engine import Engine
+from confsvc.events.derive import EVENT_TYPES
 from confsvc.events.ws import Hub
 from confsvc.plivo_accounts import parse_accounts
 from confsvc.speech import Speech, SpeechConfig
@@ -101,7 +103,8 @@ def create_app(
             tags=("service",),
         )
     )
-    doc.update(build_openapi(routes))
+    doc.update(build_openapi(routes, servers=[settings.base_url]))
+    doc["webhooks"] = webhooks(EVENT_TYPES, doc["components"]["schemas"])
 
     public = [r.path for r in routes if r.public]
     app = web.Application(
