@@ -23,6 +23,8 @@ RATE = 8000
 VOICES = {"WOMAN": "+f3", "MAN": "+m3"}  # Plivo's voice names -> espeak-ng variants
 LANGUAGE_RE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?")
 TIMEOUT = 30.0
+# Exit codes of chroot / a shell meaning "not run": no such root, program missing.
+NOT_RUN = frozenset((125, 126, 127))
 
 
 class SpeechError(Exception):
@@ -85,19 +87,25 @@ class Speech:
         raw, tmp = self._inside(f".{key}.raw.wav"), self._inside(f".{key}.tmp.wav")
         try:
             for variant in dict.fromkeys((language, language.split("-")[0])):
-                if await self._run(["espeak-ng", "-v", variant + VOICES[voice], "-w", raw], text):
+                code = await self._run(
+                    ["espeak-ng", "-v", variant + VOICES[voice], "-w", raw], text
+                )
+                if code == 0:
                     break
-            else:
+                if code in NOT_RUN:
+                    raise SpeechError("text", "espeak-ng cannot run here", unavailable=True)
+            else:  # espeak-ng ran and knows neither spelling
                 raise SpeechError("language", f"no espeak-ng voice for {language!r}")
             args = ["sox", raw, "-r", str(RATE), "-c", "1", "-b", "16", tmp]
-            if not await self._run(args, ""):
+            if await self._run(args, "") != 0:
                 raise SpeechError("text", "could not convert the speech", unavailable=True)
             os.replace(self._host(tmp), self._host(final))  # whole files only
         finally:
             for leftover in (raw, tmp):
                 self._host(leftover).unlink(missing_ok=True)
 
-    async def _run(self, args: list[str], stdin: str) -> bool:
+    async def _run(self, args: list[str], stdin: str) -> int:
+        """The exit code (NOT_RUN: the program could not be started)."""
         root = self.config.runtime_root
         argv = ["chroot", root, *args] if root else args
         try:
@@ -107,7 +115,7 @@ class Speech:
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,
             )
-        except OSError as exc:
+        except OSError as exc:  # no such program on this host
             raise SpeechError("text", f"{args[0]} cannot run: {exc}", unavailable=True) from exc
         try:
             await asyncio.wait_for(proc.communicate(stdin.encode()), TIMEOUT)
@@ -115,4 +123,4 @@ class Speech:
             proc.kill()
             await proc.wait()
             raise SpeechError("text", f"{args[0]} took too long", unavailable=True) from None
-        return proc.returncode == 0
+        return proc.returncode if proc.returncode is not None else -1

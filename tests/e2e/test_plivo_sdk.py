@@ -137,6 +137,8 @@ async def test_the_plivo_sdk_drives_a_real_room(
         # A known parameter's wrong value is still refused (the SDK raises our error code).
         with pytest.raises(plivo_errors.InvalidRequestError, match="invalid_field"):
             await call(confs.member_speak, "sdkroom", alice, "x", voice="ROBOT")
+        with pytest.raises(plivo_errors.InvalidRequestError, match="invalid_field"):
+            await call(confs.member_speak, "sdkroom", alice, "x", language="xx-YY")
         await call(confs.member_mute_stop, "sdkroom", bob)
 
         # Record the conference (the SDK's transcription options are ignored).
