@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import os
 import re
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +60,10 @@ def check(text: object, language: object, voice: object) -> tuple[str, str, str]
     return text, language.lower(), voice.upper()
 
 
+def cache_key(text: str, language: str, voice: str) -> str:
+    return hashlib.sha256(f"{language}\0{voice}\0{text}".encode()).hexdigest()[:40]
+
+
 class Speech:
     def __init__(self, config: SpeechConfig) -> None:
         self.config = config
@@ -70,10 +75,14 @@ class Speech:
     def _host(self, inside: str) -> Path:
         return Path(self.config.runtime_root + inside if self.config.runtime_root else inside)
 
+    def file_of(self, text: str, language: str, voice: str) -> Path:
+        """Where these words' WAV is kept, on this host (made or not)."""
+        return self._host(self._inside(cache_key(text, language, voice) + ".wav"))
+
     async def sound(self, text: str, language: str, voice: str) -> str:
         """The sound name of these words (made now unless cached). Arguments as `check`
         returns them."""
-        key = hashlib.sha256(f"{language}\0{voice}\0{text}".encode()).hexdigest()[:40]
+        key = cache_key(text, language, voice)
         final = self._inside(key + ".wav")
         lock = self._locks.setdefault(key, asyncio.Lock())
         async with lock:
@@ -84,7 +93,9 @@ class Speech:
 
     async def _make(self, text: str, language: str, voice: str, key: str, final: str) -> None:
         self._host(final).parent.mkdir(parents=True, exist_ok=True)
-        raw, tmp = self._inside(f".{key}.raw.wav"), self._inside(f".{key}.tmp.wav")
+        # Own temporary names: another controller may share these sounds (one runtime).
+        unique = f"{key}.{os.getpid()}.{secrets.token_hex(4)}"
+        raw, tmp = self._inside(f".{unique}.raw.wav"), self._inside(f".{unique}.tmp.wav")
         try:
             for variant in dict.fromkeys((language, language.split("-")[0])):
                 code = await self._run(

@@ -8,6 +8,7 @@ call's result) with the SDK's own `validate_v3_signature`."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +20,8 @@ import pytest
 from plivo import exceptions as plivo_errors
 from plivo.utils import validate_v3_signature
 
+from confsvc.config import Settings
+from confsvc.speech import Speech, SpeechConfig, check
 from tests.e2e.test_conference_audio import hang_up_all
 from tests.e2e.test_participant_control import call_of, dial, segment, share, sound_server
 from tests.support.audio import ABSENT, HEARD, rms, write_tone
@@ -78,6 +81,11 @@ async def test_the_plivo_sdk_drives_a_real_room(
     conf = await create_room(controller, "sdkroom", callback_url=f"{receiver.url}/conf")
     confs = sdk.conferences
     token = controller.plivo["tenant-a"].auth_token
+    # New words each run, so speech is made (not found in the cache); removed afterwards.
+    words = f"Hello from the conference service, test {secrets.randbelow(10**6)}."
+    speech = Speech(SpeechConfig(Settings().asterisk_sounds_dir, runtime.root))
+    made = speech.file_of(*check(words, "en-GB", "MAN"))
+    assert not made.exists()
     async with (
         sound_server(tmp_path, free_port()) as sounds,
         phones(runtime, TONES, "sdk") as (a, b),
@@ -128,9 +136,9 @@ async def test_the_plivo_sdk_drives_a_real_room(
         await asyncio.sleep(1.0)
         t_speak = time.monotonic()
         spoken = await call(
-            confs.member_speak, "sdkroom", alice, "Hello from the conference service.",
-            voice="MAN", language="en-GB",
-        )  # fmt: skip
+            confs.member_speak, "sdkroom", alice, words, voice="MAN", language="en-GB"
+        )
+        assert made.exists()  # generated for this call (the words are new), kept for the next
         assert spoken.member_id == [alice]
         await asyncio.sleep(2.5)
         await call(confs.member_speak_stop, "sdkroom", alice)
@@ -163,6 +171,7 @@ async def test_the_plivo_sdk_drives_a_real_room(
         await hang_up_all([a, b])
         await receiver.wait(lambda: len(receiver.requests("/conf")) >= 4)  # 2 enter, 2 exit
     await receiver.stop()
+    made.unlink()
 
     (result,) = receiver.requests("/api")
     assert result.form["api_id"] == spawned.api_id and result.form["status"] == "204"
