@@ -38,6 +38,7 @@ lint: venv
 	$(VENV)/bin/ruff check confsvc tests bench
 	$(VENV)/bin/ruff format --check confsvc tests bench
 	$(VENV)/bin/mypy --strict confsvc/ari
+	$(VENV)/bin/python scripts/openapi.py | $(VENV)/bin/openapi-spec-validator -
 
 ## An interactive Asterisk CLI on the running dev instance.
 asterisk-cli:

@@ -9,7 +9,9 @@ import sys
 from confsvc import __version__
 from confsvc.client_cli import add_commands, run
 from confsvc.config import Settings
+from confsvc.events.signing import configured_secrets
 from confsvc.logging import configure
+from confsvc.plivo_accounts import parse_accounts
 from confsvc.server import serve
 
 
@@ -29,6 +31,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "serve":
         if problem := settings.missing_secret() or settings.db_problem():
             print(f"confsvc: {problem}", file=sys.stderr)
+            return 2
+        try:
+            configured_secrets(settings)
+        except ValueError as exc:
+            print(f"confsvc: CONFSVC_WEBHOOK_SECRETS: {exc}", file=sys.stderr)
+            return 2
+        try:
+            parse_accounts(settings.plivo_accounts)
+        except ValueError as exc:
+            print(f"confsvc: CONFSVC_PLIVO_ACCOUNTS: {exc}", file=sys.stderr)
             return 2
 
         try:

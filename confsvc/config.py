@@ -56,6 +56,9 @@ class Settings(BaseSettings):
     db_url: str = ""
     # "token:customer_id" pairs, comma separated; each token is one tenant's key.
     tokens: str = Field(default="")
+    # Plivo-style accounts (HTTP Basic, what Plivo SDKs send): "auth_id:auth_token:customer_id"
+    # triples, comma separated (README "Coming from Plivo").
+    plivo_accounts: str = ""
     auto_create_rooms: bool = False
     # The largest max_participants a conference may ask for. The seeds say 20 (the default
     # of every room); a deployment with the CPU for town halls raises it (README Benchmark).
@@ -67,6 +70,10 @@ class Settings(BaseSettings):
     sip_host: str = ""
     # The controller's own files; finished recordings live in <data_dir>/recordings/.
     data_dir: str = ".runtime/data"
+    # Speech (Plivo Member Speak; confsvc/speech.py): Asterisk's sounds directory as Asterisk
+    # sees it, and the root it runs in ("" = this host; `asterisk/ctl env` prints it).
+    asterisk_sounds_dir: str = "/usr/share/asterisk/sounds"
+    runtime_root: str = ""
     log_level: str = "INFO"
     log_format: str = "console"
 

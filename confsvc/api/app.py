@@ -17,6 +17,7 @@ from confsvc.api.calls import CallRoutes
 from confsvc.api.conferencecalls import ConferencecallRoutes
 from confsvc.api.conferences import ConferenceRoutes
 from confsvc.api.errors import error_middleware
+from confsvc.api.event_schemas import webhooks
 from confsvc.api.events import EventRoutes
 from confsvc.api.members import MemberRoutes
 from confsvc.api.openapi import Route, build_openapi
@@ -26,7 +27,10 @@ from confsvc.api.webhooks import WebhookRoutes
 from confsvc.api.ws import WsRoutes
 from confsvc.config import Settings
 from confsvc.engine import Engine
+from confsvc.events.derive import EVENT_TYPES
 from confsvc.events.ws import Hub
+from confsvc.plivo_accounts import parse_accounts
+from confsvc.speech import Speech, SpeechConfig
 from confsvc.store.base import Store
 
 HEALTH_PATH = "/health"
@@ -57,7 +61,9 @@ def create_app(
             body.update(health())
         return web.json_response(body)
 
-    plivo = PlivoRoutes(store, engine)  # its async (callback_url) calls end with the app
+    accounts = parse_accounts(settings.plivo_accounts)  # checked by `serve` before start
+    speech = Speech(SpeechConfig(settings.asterisk_sounds_dir, settings.runtime_root))
+    plivo = PlivoRoutes(store, engine, accounts, speech)  # its async calls end with the app
     routes: list[Route] = [
         *ConferenceRoutes(settings, store, engine).routes(),
         *ConferencecallRoutes(store, engine).routes(),
@@ -97,11 +103,12 @@ def create_app(
             tags=("service",),
         )
     )
-    doc.update(build_openapi(routes))
+    doc.update(build_openapi(routes, servers=[settings.base_url]))
+    doc["webhooks"] = webhooks(EVENT_TYPES, doc["components"]["schemas"])
 
     public = [r.path for r in routes if r.public]
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(settings.token_map, public)],
+        middlewares=[error_middleware, auth_middleware(settings.token_map, public, accounts)],
         client_max_size=CLIENT_MAX_SIZE,
     )
     for route in routes:

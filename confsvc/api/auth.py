@@ -1,9 +1,13 @@
-"""Bearer-token auth: `Authorization: Bearer <token>` or `?token=<token>` (the seed's curl
-examples use the query form). A token names one tenant (customer_id); handlers read it with
-`customer_of(request)` and scope every store read and engine command to it."""
+"""Auth: `Authorization: Bearer <token>` or `?token=<token>` (the seed's curl examples use
+the query form), or HTTP Basic `<auth_id>:<auth_token>` of a Plivo-style account (what
+Plivo's SDKs send; plivo_accounts.py). Either names one tenant (customer_id); handlers read
+it with `customer_of(request)` and scope every store read and engine command to it, and
+`basic_auth_id(request)` says which Plivo account authenticated, if one did."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hmac
 from collections.abc import Collection, Mapping
 
@@ -11,8 +15,10 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from confsvc.api.errors import ApiError, Handler
+from confsvc.plivo_accounts import PlivoAccount
 
 CUSTOMER_KEY = web.RequestKey("confsvc.customer_id", str)
+BASIC_KEY = web.RequestKey("confsvc.plivo_auth_id", str)
 
 
 def customer_of(request: web.Request) -> str:
@@ -22,17 +28,53 @@ def customer_of(request: web.Request) -> str:
         raise RuntimeError("no authenticated customer on this request") from None
 
 
+def basic_auth_id(request: web.Request) -> str | None:
+    """The Plivo auth_id the request authenticated with (HTTP Basic), else None."""
+    return request.get(BASIC_KEY)
+
+
 def token_from(request: web.Request) -> str | None:
-    """The presented token; the header wins when both are given. ApiError 401 when the
-    Authorization header is present but is not a Bearer token."""
+    """The presented Bearer token; the header wins when both are given. ApiError 401 when
+    the Authorization header is present but is neither Bearer nor Basic (Basic: None)."""
     header = request.headers.get("Authorization")
     if header is not None:
         scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() == "basic":
+            return None
         if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError.unauthorized("Authorization header must be 'Bearer <token>'")
+            raise ApiError.unauthorized(
+                "Authorization header must be 'Bearer <token>' or Basic auth_id:auth_token"
+            )
         return token.strip()
     token = request.query.get("token")
     return token or None
+
+
+def basic_from(request: web.Request) -> tuple[str, str] | None:
+    """(auth_id, auth_token) of an `Authorization: Basic` header, else None."""
+    scheme, _, encoded = request.headers.get("Authorization", "").strip().partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        raise ApiError.unauthorized("Basic credentials are not base64 auth_id:auth_token") from None
+    auth_id, sep, auth_token = decoded.partition(":")
+    if not sep:
+        raise ApiError.unauthorized("Basic credentials are not base64 auth_id:auth_token")
+    return auth_id, auth_token
+
+
+def account_for(
+    accounts: Mapping[str, PlivoAccount], auth_id: str, auth_token: str
+) -> PlivoAccount | None:
+    """The account when the token is right (compared in constant time)."""
+    account = accounts.get(auth_id)
+    presented = auth_token.encode("utf-8", "surrogatepass")
+    expected = account.auth_token.encode() if account is not None else b"\0" * len(presented)
+    if hmac.compare_digest(expected, presented) and account is not None:
+        return account
+    return None
 
 
 def lookup(token_map: Mapping[str, str], token: str) -> str | None:
@@ -46,11 +88,16 @@ def lookup(token_map: Mapping[str, str], token: str) -> str | None:
     return found
 
 
-def auth_middleware(token_map: Mapping[str, str], public_paths: Collection[str]) -> Middleware:
+def auth_middleware(
+    token_map: Mapping[str, str],
+    public_paths: Collection[str],
+    plivo_accounts: Mapping[str, PlivoAccount] | None = None,
+) -> Middleware:
     """`public_paths`: canonical route paths served without a token (/health, the OpenAPI
     document). Unmatched routes (404/405) are answered as such without asking for a token:
     that says nothing about any tenant's data."""
     public = frozenset(public_paths)
+    accounts = plivo_accounts or {}
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -58,6 +105,14 @@ def auth_middleware(token_map: Mapping[str, str], public_paths: Collection[str])
         if match.http_exception is not None or match.route.resource is None:
             return await handler(request)
         if match.route.resource.canonical in public:
+            return await handler(request)
+        basic = basic_from(request)
+        if basic is not None:
+            account = account_for(accounts, *basic)
+            if account is None:
+                raise ApiError.unauthorized("invalid auth_id or auth_token")
+            request[CUSTOMER_KEY] = account.customer_id
+            request[BASIC_KEY] = account.auth_id
             return await handler(request)
         token = token_from(request)
         if token is None:

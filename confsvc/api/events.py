@@ -13,6 +13,7 @@ from confsvc.api.errors import ApiError
 from confsvc.api.openapi import QueryParam, Route
 from confsvc.api.paging import query_params
 from confsvc.api.ws import WsRoutes
+from confsvc.events.derive import EVENT_TYPES
 from confsvc.store.base import DEFAULT_PAGE_SIZE, check_page_size
 
 PATH = "/v1/events"
@@ -25,7 +26,7 @@ class EventOut(BaseModel):
         description="The tenant's event number: 1, 2, 3... in commit order (other "
         "tenants' events are not counted)."
     )
-    type: str
+    type: str = Field(json_schema_extra={"enum": list(EVENT_TYPES)})
     customer_id: str
     conference_id: str
     timestamp: str

@@ -145,16 +145,42 @@ class PlivoCallback(BaseModel):
         default="", description="Run asynchronously and send the result here ('' = no)."
     )
     callback_method: str = Field(default="POST", json_schema_extra={"enum": ["POST", "GET"]})
+    # Sent by Plivo's SDKs; accepted and ignored (plivo.py IGNORED).
+    conference_name: str | None = Field(default=None, description="Ignored (the path's).")
+    member_id: str | None = Field(default=None, description="Ignored (the path's).")
 
 
 class PlivoPlay(PlivoCallback):
     url: str = Field(description="What to play (same values as /play's media).")
 
 
+class PlivoSpeak(PlivoCallback):
+    text: str = Field(description="The words, made into speech with espeak-ng.")
+    voice: str = Field(default="WOMAN", json_schema_extra={"enum": ["WOMAN", "MAN"]})
+    language: str = Field(default="en-US", description="e.g. en-US, en-GB, fr-FR, de-DE.")
+
+
+class PlivoRecordStart(PlivoCallback):
+    file_format: str = Field(default="mp3", json_schema_extra={"enum": ["mp3", "wav"]})
+    transcription_type: str | None = Field(default=None, description="Ignored.")
+    transcription_url: str | None = Field(default=None, description="Ignored.")
+    transcription_method: str | None = Field(default=None, description="Ignored.")
+
+
+class PlivoRecord(BaseModel):
+    api_id: str
+    message: str
+    recording_id: str = Field(description="The confsvc recording id (/v1/recordings/{id}).")
+    url: str = Field(description="Where its file downloads once it is finished.")
+
+
 MODELS: tuple[tuple[type[BaseModel], str], ...] = (
     (PlayRequest, "validation"),
     (PlivoCallback, "validation"),
     (PlivoPlay, "validation"),
+    (PlivoSpeak, "validation"),
+    (PlivoRecordStart, "validation"),
+    (PlivoRecord, "serialization"),
     (PlivoConferenceList, "serialization"),
     (PlivoConference, "serialization"),
     (PlivoMemberResult, "serialization"),

@@ -23,6 +23,7 @@ REF = "#/components/schemas/{model}"
 _PATH_PARAM_RE = re.compile(r"\{([^}/]+)\}")
 
 STATUS_TEXT: dict[int, str] = {
+    101: "Switching Protocols: the WebSocket is open",
     200: "OK",
     201: "Created",
     202: "Accepted (Plivo routes with callback_url: the result is sent there)",
@@ -116,7 +117,7 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.media_types:
         binary = {"schema": {"type": "string", "format": "binary"}}
         success["content"] = {mt: binary for mt in route.media_types}
-    elif route.status != 204:  # 204 No Content has no body to describe
+    elif route.status not in (101, 204):  # no body to describe (101: the WebSocket follows)
         success["content"] = _content(route.response)
     responses: dict[str, Any] = {str(route.status): success}
     for status, model in route.also:
@@ -158,12 +159,18 @@ def components(routes: Sequence[Route] = ()) -> dict[str, Any]:
 
 
 def build_openapi(
-    routes: Sequence[Route], *, title: str = "confsvc", version: str = "0.1.0"
+    routes: Sequence[Route],
+    *,
+    title: str = "confsvc",
+    version: str = "0.1.0",
+    servers: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """servers: base URLs clients reach this API at. app.py adds the `webhooks` section
+    (event_schemas.py) once the components are known."""
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
-    return {
+    doc = {
         "openapi": "3.1.0",
         "info": {
             "title": title,
@@ -177,8 +184,13 @@ def build_openapi(
             "securitySchemes": {
                 "bearerAuth": {"type": "http", "scheme": "bearer"},
                 "tokenQuery": {"type": "apiKey", "in": "query", "name": "token"},
+                # A Plivo-style account, auth_id:auth_token (README "Coming from Plivo").
+                "basicAuth": {"type": "http", "scheme": "basic"},
             },
         },
-        # Either form authenticates (OR of the two requirement objects).
-        "security": [{"bearerAuth": []}, {"tokenQuery": []}],
+        # Any one form authenticates (OR of the requirement objects).
+        "security": [{"bearerAuth": []}, {"tokenQuery": []}, {"basicAuth": []}],
     }
+    if servers:
+        doc["servers"] = [{"url": url} for url in servers]
+    return doc

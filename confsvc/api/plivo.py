@@ -8,72 +8,48 @@
     POST   .../Member/{member_id}/Kick/                           202, hang up
     POST | DELETE .../Member/{member_id}/Mute/ | Deaf/            202 | 204
     POST | DELETE .../Member/{member_id}/Play/  ({"url": ...})    202 | 204
-A conference name is the room; auth_id must be the token's tenant (else 404
-account_not_found). member_id: a conferencecall id, a comma list of them, or `all` (the
-callers in the room). With `callback_url` (query or body; callback_method POST default or
-GET) the call answers 202 {api_id, message} at once and its result is sent to the URL as
-form fields api_id, status (the HTTP status it would have had) and response (the JSON
-body: the seed's "json format in the response field")."""
+    POST | DELETE .../Member/{member_id}/Speak/ ({"text", "voice", "language"})  202 | 204
+    POST | DELETE .../Conference/{name}/Record/ ({"file_format"})  202 | 204
+A conference name is the room; auth_id must be the authenticated account (else 404
+account_not_found). Parameters Plivo's SDKs send that confsvc has no use for (IGNORED) are
+accepted and ignored, in the query or the body (plivo_base.py). member_id: a conferencecall
+id, a comma list of them, or `all` (the callers in the room). With `callback_url` (query or
+body; callback_method POST default or GET) the call answers 202 {api_id, message} at once
+and its result is sent to the URL as form fields api_id, status (the HTTP status it would
+have had) and response (the JSON body: the seed's "json format in the response field")."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import json
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
-import aiohttp
-import structlog
 from aiohttp import web
 from pydantic import BaseModel
-from yarl import URL
 
 from confsvc.api import member_schemas as ms
-from confsvc.api.auth import customer_of
-from confsvc.api.bodies import json_object
-from confsvc.api.errors import ApiError, Handler, from_domain
+from confsvc.api.errors import ApiError, Handler
 from confsvc.api.openapi import QueryParam, Route
-from confsvc.api.paging import query_params
-from confsvc.domain import (
-    Conference,
-    Conferencecall,
-    ConferencecallStatus,
-    ConferenceStatus,
-    DomainError,
-    InvalidTransition,
-    new_id,
-)
-from confsvc.domain.options import validate_media, validate_url
-from confsvc.engine import Engine, NotFound
+from confsvc.api.plivo_base import PlivoBase
+from confsvc.domain import Conference, Conferencecall, ConferenceStatus, InvalidTransition
+from confsvc.domain.options import validate_media
 from confsvc.engine.media import check_media
-from confsvc.outbound import OutboundClient, UrlNotAllowed
-from confsvc.store.base import Store
-
-log = structlog.get_logger(__name__)
+from confsvc.engine.record import RECORDINGS_URL
+from confsvc.speech import SpeechError
+from confsvc.speech import check as speech_check
 
 ROOT = "/v1/Account/{auth_id}/Conference/"
 NAMED = ROOT + "{name}/"
 MEMBER = NAMED + "Member/{member_id}/"
 TAGS = ("plivo",)
-CALLBACK_TIMEOUT = 10.0
 ASYNC_QUERY = (
     QueryParam("callback_url", {"type": "string"}, "run asynchronously, POST the result here"),
     QueryParam("callback_method", {"type": "string", "enum": ["POST", "GET"]}),
 )
-Work = Callable[[str], Awaitable[tuple[int, dict[str, Any]]]]
 
 
-class PlivoRoutes:
-    def __init__(self, store: Store, engine: Engine) -> None:
-        self.store = store
-        self.engine = engine
-        self._tasks: set[asyncio.Task[None]] = set()
-        # callback_url requests: the outbound policy, no redirects, bounded answers.
-        self.http = OutboundClient(engine.outbound, timeout=CALLBACK_TIMEOUT)
-
+class PlivoRoutes(PlivoBase):
     def routes(self) -> list[Route]:
         def r(
             method: str,
@@ -120,101 +96,16 @@ class PlivoRoutes:
               result, status=202, request=ms.PlivoPlay, request_required=True),
             r("DELETE", MEMBER + "Play/", self.stop_play, "plivoStopPlayMember",
               "Stop playing to members", None, status=204),
+            r("POST", MEMBER + "Speak/", self.speak, "plivoSpeakMember", "Speak text to members",
+              result, status=202, request=ms.PlivoSpeak, request_required=True),
+            r("DELETE", MEMBER + "Speak/", self.stop_speak, "plivoStopSpeakMember",
+              "Stop speaking (and playing) to members", None, status=204),
+            r("POST", NAMED + "Record/", self.record, "plivoRecordConference",
+              "Start recording a conference", ms.PlivoRecord, status=202,
+              request=ms.PlivoRecordStart),
+            r("DELETE", NAMED + "Record/", self.record_stop, "plivoStopRecordConference",
+              "Stop recording a conference", None, status=204),
         ]  # fmt: skip
-
-    async def close(self) -> None:
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.http.close()
-
-    # --- request plumbing ------------------------------------------------------------
-
-    async def _params(self, request: web.Request, body_fields: tuple[str, ...] = ()) -> Any:
-        """(tenant, params): query and body (JSON object or form) merged; the account must
-        be the token's tenant."""
-        customer = customer_of(request)
-        if request.match_info["auth_id"] != customer:
-            raise NotFound("account", request.match_info["auth_id"])
-        params: dict[str, Any] = dict(query_params(request, ("callback_url", "callback_method")))
-        # Each spelling is checked where it is given: a body value must not hide a bad
-        # query value (the request as a whole would be half valid).
-        _check_callback_method(params)
-        # GET takes its parameters in the query only (a GET body has no defined meaning).
-        body = None if request.method == "GET" else await json_object(request, forms=True)
-        for key, value in (body or {}).items():
-            if key not in (*body_fields, "callback_url", "callback_method"):
-                raise ApiError.invalid_field(key, "unknown field")
-            params[key] = value
-        return customer, params
-
-    async def _answer(self, params: dict[str, Any], work: Work) -> web.Response:
-        api_id = new_id()
-        url = params.get("callback_url")
-        method = _check_callback_method(params)
-        if url:
-            validate_url(url, "callback_url")
-            await self.engine.outbound.check("callback_url", url)  # 422 url_not_allowed
-            task = asyncio.get_running_loop().create_task(
-                self._run_async(api_id, url, method, work)
-            )
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-            return web.json_response({"api_id": api_id, "message": "async api spawned"}, status=202)
-        status, body = await work(api_id)
-        if status == 204:
-            return web.Response(status=204)
-        return web.json_response(body, status=status)
-
-    async def _run_async(self, api_id: str, url: str, method: str, work: Work) -> None:
-        try:
-            status, body = await work(api_id)
-        except DomainError as exc:
-            err = from_domain(exc)
-            status, body = err.status, {**err.body(), "api_id": api_id}
-        except ApiError as exc:
-            status, body = exc.status, {**exc.body(), "api_id": api_id}
-        except Exception:
-            log.exception("plivo async call failed", api_id=api_id)
-            status, body = 500, {"error": "internal_error", "api_id": api_id}
-        fields = {"api_id": api_id, "status": str(status), "response": json.dumps(body)}
-        headers: dict[str, str] = {}
-        data = b""
-        if method == "GET":
-            url = str(URL(url).extend_query(fields))
-        else:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-            data = urlencode(fields).encode()
-        try:
-            code = await self.http.send(method, url, headers, data)
-            log.info("plivo callback sent", api_id=api_id, status=code)
-        except (aiohttp.ClientError, OSError, UrlNotAllowed) as exc:  # OSError: timeouts too
-            log.warning("plivo callback failed", api_id=api_id, error=str(exc))
-
-    # --- lookups ---------------------------------------------------------------------
-
-    async def _conference(self, customer: str, name: str) -> Conference:
-        conf = await self.store.get_conference_by_room(customer, name)
-        if conf is None:
-            raise NotFound("conference", name)
-        return conf
-
-    async def _in_room(self, conf: Conference) -> list[Conferencecall]:
-        calls = await self.store.list_live_conferencecalls(conf.id)
-        return [c for c in calls if c.status is ConferencecallStatus.JOINED]
-
-    async def _members(self, request: web.Request, customer: str) -> list[Conferencecall]:
-        conf = await self._conference(customer, request.match_info["name"])
-        members = await self._in_room(conf)
-        wanted = request.match_info["member_id"]
-        if wanted == "all":
-            return members
-        ids = list(dict.fromkeys(m.strip() for m in wanted.split(",") if m.strip()))
-        by_id = {c.id: c for c in members}
-        for member_id in ids or [wanted]:
-            if member_id not in by_id:
-                raise NotFound("conferencecall", member_id)
-        return [by_id[i] for i in ids]
 
     # --- conferences -----------------------------------------------------------------
 
@@ -233,7 +124,7 @@ class PlivoRoutes:
                     break
             return 200, {"api_id": api_id, "conferences": names}
 
-        return await self._answer(params, work)
+        return await self._answer(request, params, work)
 
     async def details(self, request: web.Request) -> web.Response:
         customer, params = await self._params(request)
@@ -250,7 +141,7 @@ class PlivoRoutes:
                 "api_id": api_id,
             }
 
-        return await self._answer(params, work)
+        return await self._answer(request, params, work)
 
     async def _end(self, customer: str, conf: Conference) -> None:
         with contextlib.suppress(InvalidTransition):  # already ending: nothing to do
@@ -265,7 +156,7 @@ class PlivoRoutes:
                 await self._end(customer, conf)
             return 204, {"message": "all conferences hung up", "api_id": api_id}
 
-        return await self._answer(params, work)
+        return await self._answer(request, params, work)
 
     async def hangup(self, request: web.Request) -> web.Response:
         customer, params = await self._params(request)
@@ -274,33 +165,7 @@ class PlivoRoutes:
             await self._end(customer, await self._conference(customer, request.match_info["name"]))
             return 204, {"message": "conference hung up", "api_id": api_id}
 
-        return await self._answer(params, work)
-
-    # --- members ---------------------------------------------------------------------
-
-    async def _each(
-        self,
-        request: web.Request,
-        message: str,
-        status: int,
-        act: Callable[[str, Conferencecall], Awaitable[Any]],
-        body_fields: tuple[str, ...] = (),
-        check: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
-    ) -> web.Response:
-        customer, params = await self._params(request, body_fields)
-        if check is not None:
-            await check(params)
-
-        async def work(api_id: str) -> tuple[int, dict[str, Any]]:
-            members = await self._members(request, customer)
-            for call in members:
-                # A member that left meanwhile has nothing left to do.
-                with contextlib.suppress(InvalidTransition, NotFound):
-                    await act(customer, call)
-            ids = [c.id for c in members]
-            return status, {"message": message, "member_id": ids, "api_id": api_id}
-
-        return await self._answer(params, work)
+        return await self._answer(request, params, work)
 
     async def member_hangup(self, request: web.Request) -> web.Response:
         return await self._each(request, "hangup", 204, lambda cu, c: self.engine.kick(cu, c.id))
@@ -346,6 +211,68 @@ class PlivoRoutes:
         e = self.engine
         return await self._each(request, "play stopped", 204, lambda cu, c: e.stop_play(cu, c.id))
 
+    async def speak(self, request: web.Request) -> web.Response:
+        sound: dict[str, str] = {}
+
+        async def check(params: dict[str, Any]) -> None:
+            if self.speech is None:
+                raise ApiError(503, "speech_unavailable", "speech is not set up on this server")
+            try:
+                args = speech_check(
+                    params.get("text"),
+                    params.get("language", "en-US"),
+                    params.get("voice", "WOMAN"),
+                )
+                sound["name"] = await self.speech.sound(*args)
+            except SpeechError as exc:
+                if exc.unavailable:
+                    raise ApiError(503, "speech_unavailable", exc.message) from exc
+                raise ApiError.invalid_field(exc.field, exc.message) from exc
+
+        return await self._each(
+            request,
+            "speak queued into conference",
+            202,
+            lambda cu, c: self.engine.play(cu, c.id, sound["name"]),
+            body_fields=("text", "voice", "language"),
+            check=check,
+        )
+
+    async def stop_speak(self, request: web.Request) -> web.Response:
+        e = self.engine
+        return await self._each(request, "speak stopped", 204, lambda cu, c: e.stop_play(cu, c.id))
+
+    # --- conference recording ----------------------------------------------------------
+
+    async def record(self, request: web.Request) -> web.Response:
+        customer, params = await self._params(request, ("file_format",))
+        fmt = params.get("file_format", "mp3")  # Plivo's default
+        if fmt not in ("mp3", "wav"):
+            raise ApiError.invalid_field("file_format", "must be mp3 or wav")
+
+        async def work(api_id: str) -> tuple[int, dict[str, Any]]:
+            conf = await self._conference(customer, request.match_info["name"])
+            conf = await self.engine.start_recording(customer, conf.id, format=fmt)
+            rid = conf.recording_id or ""
+            return 202, {
+                "api_id": api_id,
+                "message": "conference recording started",
+                "recording_id": rid,
+                "url": f"{RECORDINGS_URL}/{rid}/file",
+            }
+
+        return await self._answer(request, params, work)
+
+    async def record_stop(self, request: web.Request) -> web.Response:
+        customer, params = await self._params(request)
+
+        async def work(api_id: str) -> tuple[int, dict[str, Any]]:
+            conf = await self._conference(customer, request.match_info["name"])
+            await self.engine.stop_recording(customer, conf.id)
+            return 204, {"message": "conference recording stopped", "api_id": api_id}
+
+        return await self._answer(request, params, work)
+
 
 def member_json(conf: Conference, call: Conferencecall, now: float) -> dict[str, Any]:
     joined = call.tm_join or call.tm_create
@@ -360,11 +287,3 @@ def member_json(conf: Conference, call: Conferencecall, now: float) -> dict[str,
         "call_uuid": call.reference_id,
         "join_time": str(max(0, int(now - joined.timestamp()))),
     }
-
-
-def _check_callback_method(params: dict[str, Any]) -> str:
-    """POST (the default) or GET; refused with or without a callback_url."""
-    method = str(params.get("callback_method", "POST")).upper()
-    if method not in ("POST", "GET"):
-        raise ApiError.invalid_field("callback_method", "must be POST or GET")
-    return method

@@ -4,10 +4,12 @@ failure reads in the delivery log, and the retry delay after it."""
 from __future__ import annotations
 
 from functools import lru_cache
+from urllib.parse import parse_qsl
 
 from yarl import URL
 
-from confsvc.events.model import Delivery
+from confsvc.events import plivo_signature
+from confsvc.events.model import CALLBACK, Delivery
 from confsvc.events.signing import sign
 from confsvc.outbound import UrlNotAllowed
 
@@ -48,14 +50,21 @@ def signed_payload(d: Delivery, url: str) -> str:
     return url.partition("?")[2] if d.method == "GET" else d.body
 
 
-def request_headers(d: Delivery, secret: str, timestamp: int, url: str) -> dict[str, str]:
+def request_headers(
+    d: Delivery, secret: str, timestamp: int, url: str, plivo_token: str | None = None
+) -> dict[str, str]:
+    """plivo_token: the tenant's Plivo auth_token; a Plivo-style callback (kind callback)
+    then also carries Plivo's V3 signature (plivo_signature.py)."""
     headers = {
         "User-Agent": USER_AGENT,
         "X-Confsvc-Event": d.event_type,
         "X-Confsvc-Event-Id": d.event_id,
         "X-Confsvc-Delivery": d.id,
-        **sign(secret, timestamp, signed_payload(d, url)),
+        **sign(secret, d.id, timestamp, signed_payload(d, url)),
     }
     if d.method != "GET" and d.content_type:
         headers["Content-Type"] = d.content_type
+    if d.kind == CALLBACK and plivo_token:
+        fields = dict(parse_qsl(d.body, keep_blank_values=True))
+        headers.update(plivo_signature.sign(plivo_token, d.method, _normalized(d.url), fields))
     return headers

@@ -48,6 +48,7 @@ from confsvc.events.model import DELIVERED, FAILED, PENDING, Delivery
 from confsvc.events.sender_process import SenderProcess, SendFailed
 from confsvc.events.signing import Secrets
 from confsvc.outbound import OutboundClient, OutboundPolicy
+from confsvc.plivo_accounts import parse_accounts, tokens_by_customer
 
 __all__ = ["Outbox", "OutboxStore", "Sender", "backoff"]
 
@@ -94,6 +95,8 @@ class Outbox:
         self.cap = settings.webhook_backoff_cap
         self.retry_for = settings.webhook_retry_for
         self.secrets = Secrets(settings, store)
+        # The key of Plivo-style callbacks' V3 signature, per tenant.
+        self.plivo_tokens = tokens_by_customer(parse_accounts(settings.plivo_accounts))
         self.clock = clock
         self.workers: list[SenderProcess] = []
         self.http: OutboundClient | None = None
@@ -253,7 +256,8 @@ class Outbox:
         try:
             secret = await self.secrets.get(d.customer_id)
             url = request_url(d)
-            headers = request_headers(d, secret, int(at), url)
+            token = self.plivo_tokens.get(d.customer_id)
+            headers = request_headers(d, secret, int(at), url, token)
             status_code = await self._sender(d.method, url, headers, d.body.encode())
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}"

@@ -1,12 +1,19 @@
-"""Signatures of outgoing webhook / notify / callback requests, and the tenant secrets.
+"""Signatures of outgoing webhook / notify / callback requests (Standard Webhooks,
+https://www.standardwebhooks.com), and the tenant secrets.
 
 Every request carries
-    X-Confsvc-Timestamp: <unix seconds>
-    X-Confsvc-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<payload>")>
+    webhook-id: <delivery id; the same on every retry of one delivery>
+    webhook-timestamp: <unix seconds>
+    webhook-signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<payload>")>
 where payload is the request body (POST) or the whole query string (GET; the part after
-"?", the URL's own parameters included), exactly as sent.
-Receivers recompute it with their tenant's secret, compare in constant time and refuse
-old timestamps (replays).
+"?", the URL's own parameters included), exactly as sent. The key is the secret's bytes:
+for a `whsec_<base64>` secret (every generated one) the base64-decoded part, as the
+Standard Webhooks libraries read it; for any other configured secret its UTF-8 bytes.
+Receivers verify with a Standard Webhooks library (e.g. `standardwebhooks` on PyPI),
+which also refuses timestamps more than 5 minutes off (replays).
+
+The old `X-Confsvc-Signature` header is no longer sent: it signed other bytes with the
+same secret, so keeping it meant a second HMAC per request and a second scheme to keep.
 
 A tenant's secret: CONFSVC_WEBHOOK_SECRETS (customer:secret pairs) when configured there,
 else one generated on first need and stored (webhook_secrets table); the API shows a
@@ -14,6 +21,8 @@ generated secret once (POST /v1/webhooks that made it, POST /v1/webhook_secret).
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import hmac
 import secrets
@@ -22,47 +31,42 @@ from typing import Protocol
 from confsvc.config import Settings
 from confsvc.domain import now as utcnow
 
-TIMESTAMP_HEADER = "X-Confsvc-Timestamp"
-SIGNATURE_HEADER = "X-Confsvc-Signature"
-DEFAULT_TOLERANCE = 300  # seconds a receiver should accept
+ID_HEADER = "webhook-id"
+TIMESTAMP_HEADER = "webhook-timestamp"
+SIGNATURE_HEADER = "webhook-signature"
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32
 
 
-def signature(secret: str, timestamp: int, payload: str | bytes) -> str:
-    body = payload.encode() if isinstance(payload, str) else payload
-    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return mac.hexdigest()
-
-
-def sign(secret: str, timestamp: int, payload: str | bytes) -> dict[str, str]:
-    """The two headers for one request."""
-    return {
-        TIMESTAMP_HEADER: str(timestamp),
-        SIGNATURE_HEADER: f"t={timestamp},v1={signature(secret, timestamp, payload)}",
-    }
-
-
-def verify(
-    secret: str,
-    header: str,
-    payload: str | bytes,
-    *,
-    now: float,
-    tolerance: float = DEFAULT_TOLERANCE,
-) -> bool:
-    """What a receiver does (also used by the tests)."""
-    parts: dict[str, str] = {}
-    for item in header.split(","):
-        key, sep, value = item.partition("=")
-        if sep:
-            parts[key] = value
+def key(secret: str) -> bytes:
+    """The HMAC key of a secret, read as the Standard Webhooks libraries read it (padded,
+    leniently decoded base64); a configured secret that is not `whsec_…` is used as is.
+    ValueError for a `whsec_` secret that is not base64 (configured_secrets refuses it)."""
+    if not secret.startswith(SECRET_PREFIX):
+        return secret.encode()
     try:
-        ts = int(parts["t"])
-    except (KeyError, ValueError):
-        return False
-    if abs(now - ts) > tolerance:
-        return False
-    expected = signature(secret, ts, payload)
-    return hmac.compare_digest(expected, parts.get("v1", ""))
+        decoded = base64.b64decode(secret[len(SECRET_PREFIX) :] + "==")
+    except binascii.Error as exc:
+        raise ValueError(f"webhook secret {SECRET_PREFIX}… is not base64") from exc
+    if not decoded:
+        raise ValueError("webhook secret is empty")
+    return decoded
+
+
+def signature(secret: str, msg_id: str, timestamp: int, payload: str | bytes) -> str:
+    """`v1,<base64 HMAC-SHA256>` of "<msg_id>.<timestamp>.<payload>"."""
+    body = payload.encode() if isinstance(payload, str) else payload
+    mac = hmac.new(key(secret), f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256)
+    return "v1," + base64.b64encode(mac.digest()).decode()
+
+
+def sign(secret: str, msg_id: str, timestamp: int, payload: str | bytes) -> dict[str, str]:
+    """The three headers for one request."""
+    return {
+        ID_HEADER: msg_id,
+        TIMESTAMP_HEADER: str(timestamp),
+        SIGNATURE_HEADER: signature(secret, msg_id, timestamp, payload),
+    }
 
 
 def configured_secrets(settings: Settings) -> dict[str, str]:
@@ -71,12 +75,13 @@ def configured_secrets(settings: Settings) -> dict[str, str]:
     for pair in filter(None, (p.strip() for p in settings.webhook_secrets.split(","))):
         customer, _, secret = pair.partition(":")
         if customer and secret:
+            key(secret)  # a whsec_ secret no receiver library could read: refused at start
             out[customer] = secret
     return out
 
 
 def new_secret() -> str:
-    return "whsec_" + secrets.token_hex(24)
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
 class SecretStore(Protocol):

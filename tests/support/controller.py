@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from confsvc.plivo_accounts import new_account
 from tests.support.output_gate import gate_report
 from tests.support.runtime import Runtime
 
@@ -34,12 +35,18 @@ class Controller:
         self.workdir = workdir
         self.port = int(settings.get("CONFSVC_HTTP_PORT") or runtime.s("HTTP_PORT"))
         self.base = f"http://127.0.0.1:{self.port}"
+        # Each tenant's Plivo account, generated per controller (Plivo SDK tests).
+        self.plivo = {c: new_account(c) for c in TOKENS.values()}
         self.env = {
             **runtime.env,
             "CONFSVC_DB_PATH": str(workdir / "confsvc.sqlite3"),
             "CONFSVC_DATA_DIR": str(workdir / "data"),
             "CONFSVC_TOKENS": ",".join(f"{t}:{c}" for t, c in TOKENS.items()),
+            "CONFSVC_PLIVO_ACCOUNTS": ",".join(
+                f"{a.auth_id}:{a.auth_token}:{a.customer_id}" for a in self.plivo.values()
+            ),
             "CONFSVC_AUTO_CREATE_CUSTOMER": "tenant-a",
+            "CONFSVC_RUNTIME_ROOT": runtime.root,  # speech is made where Asterisk reads it
             "CONFSVC_LOG_FORMAT": "json",
             # The tests' receivers (webhooks, callbacks, sound files) listen on 127.0.0.1.
             "CONFSVC_OUTBOUND_ALLOW": "127.0.0.1/32",

@@ -24,6 +24,7 @@ class Seen:
     query: str
     host: str
     body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -47,6 +48,7 @@ class Listener:
                 request.rel_url.raw_query_string,
                 request.headers.get("Host", ""),
                 await request.read(),
+                dict(request.headers),
             )
         )
         self.arrived.set()

@@ -12,9 +12,9 @@ from confsvc.domain.dialout import CallStatus, create_calls
 from confsvc.events.dialout import notify_delivery
 from confsvc.events.model import DELIVERED, Event
 from confsvc.events.outbox import Outbox
-from confsvc.events.signing import SIGNATURE_HEADER, verify
 from confsvc.store.sqlite import SqliteStore
 from confsvc.store.sqlite_schema import MIGRATIONS
+from tests.support.signatures import signed_at_its_timestamp
 
 T0 = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -86,7 +86,7 @@ async def test_the_notification_goes_out_signed_and_form_encoded(tmp_path: Path)
         assert (method, url) == ("POST", "https://n.example/hook")
         assert headers["Content-Type"] == "application/x-www-form-urlencoded"
         assert headers["X-Confsvc-Event"] == "call_ended"
-        assert verify("s3cret", headers[SIGNATURE_HEADER], body, now=at)
+        assert signed_at_its_timestamp("s3cret", headers, body)
         params = dict(parse_qsl(body.decode()))
         assert params["call_status_dest"] == "busy" and params["txn_ref"] == call.id
         assert params["tag"] == "order-1" and params["dest"] == call.dest

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
+
+import pytest
 
 from confsvc.config import Settings
 from confsvc.domain import create_conference, create_conferencecall
@@ -16,15 +20,17 @@ from confsvc.events.callbacks import callback_params, floor_params
 from confsvc.events.model import Event, Webhook
 from confsvc.events.routing import FORM, JSON, plan
 from confsvc.events.signing import (
+    ID_HEADER,
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     Secrets,
     configured_secrets,
+    key,
+    new_secret,
     sign,
-    signature,
-    verify,
 )
 from confsvc.store.sqlite import SqliteStore
+from tests.support.signatures import receiver, signed_at_its_timestamp, verifies
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 PUBLIC = "http://ctl.example:8080"
@@ -33,30 +39,43 @@ PUBLIC = "http://ctl.example:8080"
 # --- signatures ----------------------------------------------------------------------------
 
 
-def test_signature_is_hmac_sha256_of_timestamp_dot_body() -> None:
+def test_headers_follow_standard_webhooks() -> None:
     body = '{"a":1}'
-    expected = hmac.new(b"s3cret", b"1700000000." + body.encode(), hashlib.sha256).hexdigest()
-    assert signature("s3cret", 1700000000, body) == expected
-    headers = sign("s3cret", 1700000000, body)
-    assert headers[TIMESTAMP_HEADER] == "1700000000"
-    assert headers[SIGNATURE_HEADER] == f"t=1700000000,v1={expected}"
+    secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
+    mac = hmac.new(b"k" * 32, b"msg_1.1700000000." + body.encode(), hashlib.sha256).digest()
+    headers = sign(secret, "msg_1", 1700000000, body)
+    assert headers == {
+        ID_HEADER: "msg_1",
+        TIMESTAMP_HEADER: "1700000000",
+        SIGNATURE_HEADER: "v1," + base64.b64encode(mac).decode(),
+    }
+    assert signed_at_its_timestamp(secret, headers, body)
 
 
-def test_verify_accepts_the_real_one_only() -> None:
-    header = sign("s3cret", 1000, "body")[SIGNATURE_HEADER]
-    assert verify("s3cret", header, "body", now=1000)
-    assert verify("s3cret", header, b"body", now=1200)
-    assert not verify("other", header, "body", now=1000)  # wrong secret
-    assert not verify("s3cret", header, "body!", now=1000)  # body changed
-    assert not verify("s3cret", header, "body", now=1000 + 301)  # too old (replay)
-    assert not verify("s3cret", header.replace("t=1000", "t=1001"), "body", now=1000)
-    assert not verify("s3cret", "garbage", "body", now=1000)
-    assert not verify("s3cret", "t=x,v1=00", "body", now=1000)
+def test_the_library_verifies_generated_and_configured_secrets() -> None:
+    now = int(time.time())
+    for secret in (new_secret(), new_secret(), "plain-configured"):
+        headers = sign(secret, "d-1", now, "body")
+        assert verifies(secret, headers, "body") and verifies(secret, headers, b"body")
+        assert receiver(secret).verify("body", headers, json_parse=False) is None
+        assert not verifies(secret, headers, "body!")  # body changed
+        assert not verifies(new_secret(), headers, "body")  # wrong secret
+        assert not verifies(secret, {**headers, ID_HEADER: "d-2"}, "body")  # id changed
+        old = sign(secret, "d-1", now - 301, "body")
+        assert not verifies(secret, old, "body")  # too old (replay)
+
+
+def test_generated_secrets_are_whsec_base64_and_differ() -> None:
+    a, b = new_secret(), new_secret()
+    assert a != b and a.startswith("whsec_") and len(key(a)) == 32
+    assert base64.b64decode(a.removeprefix("whsec_"), validate=True) == key(a)
 
 
 def test_configured_secrets_parse_pairs() -> None:
     s = Settings(webhook_secrets="cust-a:sa, cust-b:s:b,broken,:x")
     assert configured_secrets(s) == {"cust-a": "sa", "cust-b": "s:b"}
+    with pytest.raises(ValueError, match="not base64"):
+        configured_secrets(Settings(webhook_secrets="cust-a:whsec_abcde"))
 
 
 async def test_secrets_configured_stored_generated_rotated(tmp_path: Path) -> None:
