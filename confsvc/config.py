@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     sip_host: str = ""
     # The controller's own files; finished recordings live in <data_dir>/recordings/.
     data_dir: str = ".runtime/data"
+    # Operator bearer token for GET /metrics (every tenant's numbers, so no tenant token
+    # opens it); empty: /metrics answers 404 metrics_disabled. make run generates one.
+    metrics_token: str = ""
     log_level: str = "INFO"
     log_format: str = "console"
 

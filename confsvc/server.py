@@ -17,6 +17,8 @@ from confsvc.engine import Engine
 from confsvc.events import wiring as events_wiring
 from confsvc.events.outbox import Outbox
 from confsvc.events.ws import Hub
+from confsvc.ops import wiring as ops
+from confsvc.ops.metrics import Metrics
 from confsvc.outbound import OutboundPolicy
 from confsvc.store import SqliteStore
 
@@ -40,7 +42,14 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
     store = SqliteStore(settings.db_path)
     await store.open()
     closers.append(store.close)
-    ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app)
+    metrics = Metrics()  # its own registry; handed to what records into it
+    ari = AriClient(
+        settings.ari_url,
+        settings.ari_user,
+        settings.ari_password,
+        settings.ari_app,
+        observe=metrics.ari_request,
+    )
     await ari.start()
     closers.append(ari.close)
     # One outbound URL policy for every URL we or Asterisk fetch (confsvc/outbound).
@@ -56,21 +65,29 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
         settings.ari_user,
         settings.ari_password,
         settings.ari_app,
-        engine.handle_event,
-        on_connect=engine.on_connect,
+        ops.timed_handler(metrics, engine.handle_event),
+        on_connect=ops.counted_connect(metrics, engine.on_connect),
     )
     # Events: the store hands the WebSocket hub each commit's events, and the webhook /
     # callback deliverer (which reads the pending deliveries once, at start) their
     # deliveries; neither reads a table per commit.
     hub = Hub(store, queue_size=settings.ws_queue_size)
     # Its HTTP requests are made by worker processes applying the same policy (settings).
-    outbox = Outbox(store, settings)
+    outbox = Outbox(store, settings, observe=metrics.delivery_attempt)
     await hub.start()
     closers.append(hub.close)
     await outbox.start()
     closers.append(outbox.close)
+    # /ready and /metrics (confsvc/ops); /health stays liveness.
+    operations = ops.attach(metrics, settings, store, engine, outbox, lambda: stream.connected)
     app = create_app(
-        settings, store, engine, health=lambda: {"ari_connected": stream.connected}, hub=hub
+        settings,
+        store,
+        engine,
+        health=lambda: {"ari_connected": stream.connected},
+        hub=hub,
+        extra_routes=operations,
+        outer_middlewares=ops.middlewares(metrics),
     )
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
