@@ -5,6 +5,7 @@ real calls, parses with prometheus_client's own parser and counts what happened.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,6 +157,16 @@ async def test_metrics_count_real_calls(runtime: Runtime, tmp_path: Path) -> Non
         assert value(m["confsvc_delivery_seconds"], "confsvc_delivery_seconds_count",
                      kind="webhook") >= delivered  # fmt: skip
         assert "confsvc_outbox_depth" in m and "confsvc_recordings_active" in m
+        # One log stream: every line JSON; an access line per request, tokens never shown.
+        text = ctl.log.read_text()
+        records = [json.loads(line) for line in text.splitlines()]
+        kick = [r for r in records if r.get("path") == "/v1/conferencecalls/{id}"
+                and r.get("method") == "DELETE"]  # fmt: skip
+        assert len(kick) == 1, kick
+        assert kick[0]["status"] == 200 and kick[0]["tenant"] == "tenant-a"
+        assert kick[0]["conferencecall_id"] == alice["id"] and kick[0]["request_id"]
+        assert isinstance(kick[0]["ms"], float)
+        assert "tenant-a-token" not in text and METRICS_TOKEN not in text
         # Bounded labels: no id of a call or a room in any label value.
         calls = await calls_of(ctl, conf["id"])
         ids = {conf["id"], *(c["id"] for c in calls), *(c["reference_id"] for c in calls)}
