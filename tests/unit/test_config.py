@@ -70,6 +70,19 @@ def test_ari_password_from_the_secrets_file(clean_env: None, tmp_path: Path) -> 
     assert Settings(secrets_file=str(f), ari_password="given").ari_password == "given"
 
 
+def serve(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`confsvc serve` in a process of its own (it configures logging for the whole
+    interpreter); the tests here expect it to refuse to start."""
+    return subprocess.run(
+        [sys.executable, "-m", "confsvc", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=cwd,
+    )
+
+
 @pytest.mark.parametrize("content", [None, "CONFSVC_PHONE_PASSWORD=x\n"])
 def test_serve_refuses_to_start_without_an_ari_password(
     tmp_path: Path, content: str | None
@@ -80,14 +93,7 @@ def test_serve_refuses_to_start_without_an_ari_password(
     if content is not None:
         f.write_text(content)
         env["CONFSVC_SECRETS_FILE"] = str(f)
-    proc = subprocess.run(
-        [sys.executable, "-m", "confsvc", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=tmp_path,
-    )
+    proc = serve(env, tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "CONFSVC_ARI_PASSWORD" in proc.stderr and "Traceback" not in proc.stderr
     if content is not None:
@@ -160,14 +166,7 @@ def test_a_bad_tokens_entry_stops_serve_naming_it(tmp_path: Path, tokens: str, s
     """Once an entry without ':' was dropped silently and its tenant got 401 for ever."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONFSVC_")}
     env.update(CONFSVC_TOKENS=tokens, CONFSVC_ARI_PASSWORD="x")
-    proc = subprocess.run(
-        [sys.executable, "-m", "confsvc", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=tmp_path,
-    )
+    proc = serve(env, tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "invalid setting CONFSVC_TOKENS" in proc.stderr and says in proc.stderr
     assert "Traceback" not in proc.stderr
