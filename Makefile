@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint asterisk-cli clean venv runtime bench
+.PHONY: run test lint asterisk-cli clean venv runtime bench browser
 
 $(VENV_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,16 @@ venv: $(VENV_STAMP)
 runtime:
 	asterisk/ctl build
 
+## Debian's chromium for the console test (installed with apt-get when missing).
+browser:
+	scripts/browser
+
 ## Start Asterisk and the controller in the foreground (Ctrl-C stops both).
 run: venv runtime
 	scripts/run
 
 ## The whole suite, real Asterisk and softphones included.
-test: venv runtime
+test: venv runtime browser
 	scripts/test
 
 ## confsvc (ARI) vs plain ConfBridge on one Asterisk, driven by a second Asterisk, then the

@@ -14,6 +14,7 @@ from confsvc.config import Settings
 from confsvc.engine import Engine
 from confsvc.events.outbox import Outbox
 from confsvc.ops.access_log import access_log_middleware
+from confsvc.ops.console import Console
 from confsvc.ops.metrics import Live, Metrics
 from confsvc.ops.metrics_route import MetricsRoute
 from confsvc.ops.readiness import ReadinessCheck
@@ -67,4 +68,5 @@ def attach(
     return [
         *ReadinessCheck(store, ari_connected).routes(),
         *MetricsRoute(metrics, settings.metrics_token).routes(),
+        *Console().routes(),
     ]
