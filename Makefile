@@ -40,6 +40,7 @@ lint: venv
 	$(VENV)/bin/ruff check confsvc tests bench
 	$(VENV)/bin/ruff format --check confsvc tests bench
 	$(VENV)/bin/mypy --strict confsvc/ari
+	$(VENV)/bin/hadolint docker/asterisk.Dockerfile docker/confsvc.Dockerfile
 
 ## An interactive Asterisk CLI on the running dev instance.
 asterisk-cli:
