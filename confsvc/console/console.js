@@ -220,7 +220,8 @@ function start() {
     e.preventDefault();
     const room = document.getElementById("room").value.trim();
     const name = document.getElementById("name").value.trim() || room;
-    api("POST", "/v1/conferences", { type: "conference", room, name })
+    const floor_events = document.getElementById("floor").checked;
+    api("POST", "/v1/conferences", { type: "conference", room, name, floor_events })
       .then((conf) => { keep(state.confs, conf); draw(); e.target.reset(); })
       .catch(() => {});
   });

@@ -75,7 +75,7 @@ async def test_console_shows_callers_live_and_its_buttons_act(
         card = await page.wait_for_selector('section[data-room="console_room"]', timeout=3000)
         conf_id = await card.get_attribute("data-conference")
         conf = await controller.request("GET", f"/v1/conferences/{conf_id}", expect=200)
-        assert conf["room"] == "console_room"
+        assert conf["room"] == "console_room" and conf["floor_events"] is True
         async with phones(runtime, TONES, "console") as (a, b, c):
             t_a = await dial(a, "console_room")
             await page.wait_for_selector(row("alice"), timeout=2000)  # within 2 s
@@ -84,7 +84,10 @@ async def test_console_shows_callers_live_and_its_buttons_act(
             await dial(c, "console_room")
             joined = page.locator('tr[data-call] td.status:text-is("joined")')
             await expect(joined).to_have_count(3, timeout=5000)
-            await asyncio.sleep(1.5)
+            # The room was made with the talk dots on (floor_events): the phones' tones
+            # show as talking.
+            await expect(page.locator("tr[data-call].talking")).not_to_have_count(0, timeout=5000)
+            await asyncio.sleep(1.0)
             t_mute = time.monotonic()
             await page.click(f"{row('bob')} button.mute")
             await page.wait_for_selector(f'{row("bob")} td.muted:text("muted")', timeout=2000)
