@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from confsvc.api.auth import auth_middleware
 from confsvc.api.errors import ApiError, error_middleware
+from confsvc.engine.dispatcher import Dispatcher
 from confsvc.ops import readiness
 from confsvc.ops.access_log import REQUEST_ID_HEADER, access_log_middleware
 from confsvc.ops.metrics import Metrics, ari_endpoint
@@ -118,3 +119,15 @@ async def test_metrics_need_the_operator_token() -> None:
                 assert 'endpoint="/channels/{id}"' in text and 'status="404"' in text
                 r = await http.get("/metrics", headers={"Authorization": "Bearer other"})
                 assert r.status == 401
+
+
+async def test_lane_work_logs_with_its_lane_not_the_request_that_started_it() -> None:
+    lanes = Dispatcher()
+    with structlog.contextvars.bound_contextvars(request_id="req-1"):
+        first = await lanes.run("conf-1", _context)
+    second = await lanes.run("conf-1", _context)
+    assert first == second == {"lane": "conf-1"}
+
+
+async def _context() -> dict[str, Any]:
+    return structlog.contextvars.get_contextvars()
