@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint asterisk-cli clean venv runtime bench
+.PHONY: run test lint asterisk-cli clean venv runtime bench browser
 
 $(VENV_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,17 @@ venv: $(VENV_STAMP)
 runtime:
 	asterisk/ctl build
 
+## Debian's chromium for the console test (installed with apt-get when missing).
+browser:
+	scripts/browser
+
 ## Start Asterisk and the controller in the foreground (Ctrl-C stops both). DB=postgres:
 ## on a local PostgreSQL (scripts/pg) instead of SQLite.
 run: venv runtime
 	DB=$(DB) scripts/run
 
 ## The whole suite, real Asterisk and softphones included.
-test: venv runtime
+test: venv runtime browser
 	scripts/test
 
 ## confsvc (ARI) vs plain ConfBridge on one Asterisk, driven by a second Asterisk, then the
@@ -39,6 +43,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check confsvc tests bench
 	$(VENV)/bin/mypy --strict confsvc/ari
 	$(VENV)/bin/python scripts/openapi.py | $(VENV)/bin/openapi-spec-validator -
+	$(VENV)/bin/hadolint docker/asterisk.Dockerfile docker/confsvc.Dockerfile
 
 ## An interactive Asterisk CLI on the running dev instance.
 asterisk-cli:

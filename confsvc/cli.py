@@ -6,6 +6,8 @@ import argparse
 import asyncio
 import sys
 
+from pydantic import ValidationError
+
 from confsvc import __version__
 from confsvc.client_cli import add_commands, run
 from confsvc.config import Settings
@@ -26,7 +28,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:  # a bad CONFSVC_* value: say which, no traceback
+        for err in exc.errors():
+            field = "CONFSVC_" + "_".join(str(p) for p in err["loc"]).upper()
+            msg = err["msg"].removeprefix("Value error, ")
+            print(f"confsvc: invalid setting {field}: {msg}", file=sys.stderr)
+        return 2
     configure(settings.log_level, settings.log_format)
     if args.command == "serve":
         if problem := settings.missing_secret() or settings.db_problem():

@@ -6,7 +6,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ARI_PASSWORD_KEY = "CONFSVC_ARI_PASSWORD"
@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     # sees it, and the root it runs in ("" = this host; `asterisk/ctl env` prints it).
     asterisk_sounds_dir: str = "/usr/share/asterisk/sounds"
     runtime_root: str = ""
+    # Operator bearer token for GET /metrics (every tenant's numbers, so no tenant token
+    # opens it); empty: /metrics answers 404 metrics_disabled. make run generates one.
+    metrics_token: str = ""
     log_level: str = "INFO"
     log_format: str = "console"
 
@@ -111,6 +114,24 @@ class Settings(BaseSettings):
     dialout_allow: str = ""
     dialout_max_calls: int = 8  # concurrent dial-out calls per tenant
     dialout_tenant_max_calls: str = ""  # per-tenant overrides: "tenant-a:20,tenant-b:2"
+
+    @field_validator("tokens")
+    @classmethod
+    def _tokens_are_pairs(cls, value: str) -> str:
+        """Every entry token:customer_id; one without is refused at start (it would
+        otherwise be dropped, and its tenant get 401 on every request). The token itself is
+        not echoed: the message shows its position and first characters only."""
+        entries = [p.strip() for p in value.split(",") if p.strip()]
+        seen: set[str] = set()
+        for n, pair in enumerate(entries, 1):
+            token, _, customer = pair.partition(":")
+            where = f"entry {n} of {len(entries)} ({token[:4]!r}...)"
+            if not token.strip() or not customer.strip():
+                raise ValueError(f"{where} is not token:customer_id")
+            if token in seen:
+                raise ValueError(f"{where} repeats an earlier token")
+            seen.add(token)
+        return value
 
     @model_validator(mode="after")
     def _ari_password_from_file(self) -> Self:

@@ -1,4 +1,5 @@
-"""structlog set-up: console output for people, JSON lines for machines."""
+"""structlog set-up: console output for people, JSON lines for machines; the standard
+library's loggers (aiohttp, websockets, asyncio) go through the same renderer."""
 
 from __future__ import annotations
 
@@ -27,30 +28,47 @@ class MalformedRequests(logging.Filter):
 
 
 def configure(level: str = "INFO", fmt: str = "console") -> None:
+    """structlog's own lines and the standard library's (aiohttp, websockets, asyncio,
+    warnings) leave through one renderer: with fmt="json" every line is one JSON object."""
     lvl = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
-    logging.basicConfig(stream=sys.stderr, level=lvl, format="%(message)s")
-    server_log = logging.getLogger("aiohttp.server")
-    if not any(isinstance(f, MalformedRequests) for f in server_log.filters):
-        server_log.addFilter(MalformedRequests())
     # JSON lines carry the traceback as text in "exception" (without format_exc_info the
     # renderer writes only `"exc_info": true` and the traceback is lost). The console prints a
     # plain traceback whether or not `rich` happens to be installed (rich would add locals).
-    renderers: list[structlog.types.Processor] = (
-        [structlog.processors.format_exc_info, structlog.processors.JSONRenderer()]
+    renderer: structlog.types.Processor = (
+        structlog.processors.JSONRenderer()
         if fmt == "json"
-        else [
-            structlog.dev.ConsoleRenderer(
-                colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
-            )
-        ]
+        else structlog.dev.ConsoleRenderer(
+            colors=sys.stderr.isatty(), exception_formatter=structlog.dev.plain_traceback
+        )
     )
+    exc: list[structlog.types.Processor] = (
+        [structlog.processors.format_exc_info] if fmt == "json" else []
+    )
+    shared: list[structlog.types.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso"),
+    ]
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *exc,
+                renderer,
+            ],
+        )
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(lvl)
+    logging.captureWarnings(True)  # warnings become log lines too, not bare stderr text
+    server_log = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, MalformedRequests) for f in server_log.filters):
+        server_log.addFilter(MalformedRequests())
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso"),
-            *renderers,
-        ],
+        processors=[*shared, *exc, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(lvl),
         logger_factory=structlog.PrintLoggerFactory(sys.stderr),
         cache_logger_on_first_use=True,

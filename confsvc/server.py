@@ -19,6 +19,8 @@ from confsvc.events.outbox import Outbox
 from confsvc.events.ws import Hub
 from confsvc.ha.forward import Forwarder
 from confsvc.ha.ownership import Ownership
+from confsvc.ops import wiring as ops
+from confsvc.ops.metrics import Metrics
 from confsvc.outbound import OutboundPolicy
 from confsvc.store.factory import make_store
 from confsvc.store.pg import PgStore
@@ -48,7 +50,14 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
         log.error("cannot open the store", error=str(exc))
         raise SystemExit(1) from None
     closers.append(store.close)
-    ari = AriClient(settings.ari_url, settings.ari_user, settings.ari_password, settings.ari_app)
+    metrics = Metrics()  # its own registry; handed to what records into it
+    ari = AriClient(
+        settings.ari_url,
+        settings.ari_user,
+        settings.ari_password,
+        settings.ari_app,
+        observe=metrics.ari_request,
+    )
     await ari.start()
     closers.append(ari.close)
     # One outbound URL policy for every URL we or Asterisk fetch (confsvc/outbound).
@@ -64,15 +73,15 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
         settings.ari_user,
         settings.ari_password,
         settings.ari_app,
-        engine.handle_event,
-        on_connect=engine.on_connect,
+        ops.timed_handler(metrics, engine.handle_event),
+        on_connect=ops.counted_connect(metrics, engine.on_connect),
     )
     # Events: the store hands the WebSocket hub each commit's events, and the webhook /
     # callback deliverer (which reads the pending deliveries once, at start) their
     # deliveries; neither reads a table per commit.
     hub = Hub(store, queue_size=settings.ws_queue_size)
     # Its HTTP requests are made by worker processes applying the same policy (settings).
-    outbox = Outbox(store, settings)
+    outbox = Outbox(store, settings, observe=metrics.delivery_attempt)
     await hub.start()
     closers.append(hub.close)
     # PostgreSQL: several controllers may share the database and Asterisk; the one holding
@@ -89,6 +98,8 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
         lambda: ownership is None or ownership.owner, ready.is_set, _owner_of(ownership)
     )
     closers.append(forwarder.close)
+    # /ready and /metrics (confsvc/ops); /health stays liveness.
+    operations = ops.attach(metrics, settings, store, engine, outbox, lambda: stream.connected)
     app = create_app(
         settings,
         store,
@@ -98,6 +109,8 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
             "role": "owner" if ownership is None or ownership.owner else "standby",
         },
         hub=hub,
+        extra_routes=operations,
+        outer_middlewares=ops.middlewares(metrics),
     )
     app.middlewares.append(forwarder.middleware)
     runner = web.AppRunner(app, access_log=None)

@@ -6,10 +6,11 @@ routing raises (404/405) both leave as the same JSON error shape."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from confsvc.api import schemas
 from confsvc.api.auth import auth_middleware
@@ -46,10 +47,14 @@ def create_app(
     *,
     health: Callable[[], dict[str, Any]] | None = None,
     hub: Hub | None = None,
+    extra_routes: Sequence[Route] = (),
+    outer_middlewares: Sequence[Middleware] = (),
 ) -> web.Application:
     """`health` adds fields to GET /health (e.g. {"ari_connected": True}); it may also
     override "status" (e.g. "degraded"). `hub`: the WebSocket event hub (server.py starts
-    and stops it); without one the app makes its own and runs it with the app."""
+    and stops it); without one the app makes its own and runs it with the app.
+    `extra_routes`, `outer_middlewares`: the operating parts' (/ready, /metrics, the
+    access log; confsvc/ops)."""
     own_hub = hub is None
     if hub is None:
         hub = Hub(store, queue_size=settings.ws_queue_size)  # type: ignore[arg-type]
@@ -74,6 +79,7 @@ def create_app(
         *CallRoutes(store, engine).routes(),  # dial-out (issue 8)
         *EventRoutes(ws_routes).routes(),
         *ws_routes.routes(),
+        *extra_routes,
         Route(
             "GET",
             HEALTH_PATH,
@@ -108,7 +114,11 @@ def create_app(
 
     public = [r.path for r in routes if r.public]
     app = web.Application(
-        middlewares=[error_middleware, auth_middleware(settings.token_map, public, accounts)],
+        middlewares=[
+            *outer_middlewares,
+            error_middleware,
+            auth_middleware(settings.token_map, public, accounts),
+        ],
         client_max_size=CLIENT_MAX_SIZE,
     )
     for route in routes:

@@ -15,7 +15,8 @@ by Asterisk without an answer. Idle connections are dropped by us before Asteris
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import time
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import aiohttp
@@ -33,6 +34,7 @@ log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 _JSON = {"Content-Type": "application/json"}
+Observer = Callable[[str, str, int, float], None]
 # Below Asterisk's default sessionlimit (100) with room for the event websocket and
 # an operator's own ARI tools; 64 requests in flight already keep 2 cores busy.
 POOL_SIZE = 64
@@ -55,6 +57,7 @@ class AriClient:
         *,
         timeout: float = 10.0,
         pool_size: int = POOL_SIZE,
+        observe: Observer | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.app = app
@@ -66,6 +69,8 @@ class AriClient:
         )
         self._pool_size = pool_size
         self._session: aiohttp.ClientSession | None = None
+        # (method, path, status (0: no answer), seconds) after every request: metrics.
+        self._observe = observe
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -112,6 +117,7 @@ class AriClient:
         url = yarl.URL(self.base_url + path, encoded=True)
         query = encode_params(params)
         data, headers = (None, None) if body is None else (encode(body), _JSON)
+        started = time.monotonic()
         try:
             async with self._get_session().request(
                 method,
@@ -126,8 +132,12 @@ class AriClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             detail = str(exc) or type(exc).__name__
             log.debug("ari.request.failed", method=method, path=path, error=detail)
+            if self._observe is not None:
+                self._observe(method, path, 0, time.monotonic() - started)
             raise AriUnavailable(0, method, path, detail) from exc
         log.debug("ari.request", method=method, path=path, status=status)
+        if self._observe is not None:
+            self._observe(method, path, status, time.monotonic() - started)
         if not 200 <= status < 300:
             raise error_for(status, method, path, _error_message(content, reason))
         return status, content

@@ -5,6 +5,7 @@ conference goes through its lane, so state changes never interleave."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -26,7 +27,11 @@ class Dispatcher:
         queue = self._queues.get(key)
         if queue is None:
             queue = self._queues[key] = asyncio.Queue()
-            self._workers[key] = asyncio.create_task(self._work(key, queue))
+            # A log context of its own: the lane's key (the conference id), not the bound
+            # context (request id) of whichever request happened to start the worker.
+            context = contextvars.Context()
+            context.run(structlog.contextvars.bind_contextvars, lane=key)
+            self._workers[key] = asyncio.create_task(self._work(key, queue), context=context)
         queue.put_nowait((work, fut))
         return fut
 

@@ -85,12 +85,15 @@ class Outbox:
         clock: Callable[[], float] = time.time,
         sender: Sender | None = None,
         outbound: OutboundPolicy | None = None,
+        observe: Callable[[Delivery, float], None] | None = None,
     ) -> None:
-        """sender: replaces the HTTP client (tests). outbound: a URL policy object for
+        """observe: called after each attempt (the delivery as it left it, seconds taken).
+        sender: replaces the HTTP client (tests). outbound: a URL policy object for
         requests made here, in this process (tests with a fake resolver); without one the
         requests go to `webhook_workers` worker processes (0: made here too), whose
         policy is built from the settings."""
         self.store = store
+        self.observe = observe
         self.base = settings.webhook_backoff_base
         self.cap = settings.webhook_backoff_cap
         self.retry_for = settings.webhook_retry_for
@@ -268,6 +271,8 @@ class Outbox:
         except Exception as exc:
             error, refused = failure(exc)
         updated = self._outcome(d, at, status_code, error, refused=refused)
+        if self.observe is not None:
+            self.observe(updated, self.clock() - at)
         self.attempts.add(updated)
         self.queues.done(group, updated, finished=updated.status != PENDING, now=self.clock())
         self.wake()

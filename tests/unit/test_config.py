@@ -70,6 +70,19 @@ def test_ari_password_from_the_secrets_file(clean_env: None, tmp_path: Path) -> 
     assert Settings(secrets_file=str(f), ari_password="given").ari_password == "given"
 
 
+def serve(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`confsvc serve` in a process of its own (it configures logging for the whole
+    interpreter); the tests here expect it to refuse to start."""
+    return subprocess.run(
+        [sys.executable, "-m", "confsvc", "serve"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=cwd,
+    )
+
+
 @pytest.mark.parametrize("content", [None, "CONFSVC_PHONE_PASSWORD=x\n"])
 def test_serve_refuses_to_start_without_an_ari_password(
     tmp_path: Path, content: str | None
@@ -80,14 +93,7 @@ def test_serve_refuses_to_start_without_an_ari_password(
     if content is not None:
         f.write_text(content)
         env["CONFSVC_SECRETS_FILE"] = str(f)
-    proc = subprocess.run(
-        [sys.executable, "-m", "confsvc", "serve"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=30,
-        cwd=tmp_path,
-    )
+    proc = serve(env, tmp_path)
     assert proc.returncode == 2, proc.stderr
     assert "CONFSVC_ARI_PASSWORD" in proc.stderr and "Traceback" not in proc.stderr
     if content is not None:
@@ -143,5 +149,25 @@ def test_ctl_exported_passwords_win_and_are_checked(tmp_path: Path) -> None:
 
 
 def test_token_map_parses_pairs() -> None:
-    s = Settings(tokens="t1:cust-a, t2:cust-b,broken,:x")
+    s = Settings(tokens="t1:cust-a, t2:cust-b,")
     assert s.token_map == {"t1": "cust-a", "t2": "cust-b"}
+
+
+@pytest.mark.parametrize(
+    ("tokens", "says"),
+    [
+        ("t1:cust-a,brokentoken", "entry 2 of 2 ('brok'...) is not token:customer_id"),
+        (":x", "entry 1 of 1 (''...)"),
+        ("secret-token:", "entry 1 of 1 ('secr'...)"),
+        ("t1:a,t1:b", "repeats an earlier token"),
+    ],
+)
+def test_a_bad_tokens_entry_stops_serve_naming_it(tmp_path: Path, tokens: str, says: str) -> None:
+    """Once an entry without ':' was dropped silently and its tenant got 401 for ever."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONFSVC_")}
+    env.update(CONFSVC_TOKENS=tokens, CONFSVC_ARI_PASSWORD="x")
+    proc = serve(env, tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "invalid setting CONFSVC_TOKENS" in proc.stderr and says in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "brokentoken" not in proc.stderr and "secret-token" not in proc.stderr
