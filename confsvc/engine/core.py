@@ -23,6 +23,7 @@ from confsvc.engine.writer import Writer
 from confsvc.events.bus import Bus
 from confsvc.outbound import OutboundPolicy
 from confsvc.store.base import UNKNOWN, Store
+from confsvc.transcribe.service import Transcription
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -98,6 +99,8 @@ class EngineCore:
         )
         # Dial-out calls in memory: their lanes, hangup causes (engine/dialout.py).
         self.dialouts = DialoutState()
+        # Live transcription: speech backend, decoding queue, per-call legs (issue 13).
+        self.transcription = Transcription(settings, ari, self.outbound)
 
     def now(self) -> datetime:
         return utcnow()

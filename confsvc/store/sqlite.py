@@ -39,6 +39,7 @@ from confsvc.store.sqlite_schema import (
     MIGRATIONS,
     SCHEMA_VERSION,
 )
+from confsvc.store.sqlite_transcribes import SqliteTranscribes
 from confsvc.store.sqlite_webhooks import SqliteWebhooks
 
 # --- transactions ----------------------------------------------------------------------
@@ -61,7 +62,14 @@ class _Tx:
 _CURRENT_TX: ContextVar[_Tx | None] = ContextVar("confsvc_store_tx", default=None)
 
 
-class SqliteStore(SqliteConferences, SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls):
+class SqliteStore(
+    SqliteConferences,
+    SqliteRecordings,
+    SqliteTranscribes,
+    SqliteEvents,
+    SqliteWebhooks,
+    SqliteCalls,
+):
     """`Store` on one SQLite file. Use `await open()`/`close()` or `async with`. The
     recording methods come from SqliteRecordings (sqlite_recordings.py), the event stream
     from SqliteEvents (sqlite_events.py), webhooks and deliveries from SqliteWebhooks.
