@@ -22,7 +22,7 @@ from typing import Protocol
 import aiohttp
 
 from confsvc.config import Settings
-from confsvc.outbound import OutboundClient, OutboundPolicy
+from confsvc.outbound import OutboundClient, OutboundPolicy, UrlNotAllowed
 from confsvc.transcribe import worker
 
 HTTP_TIMEOUT = 60.0
@@ -124,6 +124,8 @@ class HttpBackend:
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         try:
             status, body = await self.client.fetch("POST", self.url, headers, form)
+        except UrlNotAllowed as exc:  # CONFSVC_OUTBOUND_ALLOW must name a private server
+            raise BackendError(f"transcription URL refused: {exc.message}") from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise BackendError(f"transcription request failed: {exc}") from exc
         if status != 200:

@@ -71,6 +71,9 @@ class Transcriber:
             except BackendError as exc:
                 log.warning("utterance not transcribed", error=str(exc))
                 continue
+            except Exception as exc:  # a consumer must outlive any one utterance
+                log.error("utterance not transcribed", error=f"{type(exc).__name__}: {exc}")
+                continue
             self.decoded += 1
             if text:
                 try:
