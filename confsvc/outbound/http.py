@@ -83,10 +83,10 @@ class OutboundClient:
         return status
 
     async def fetch(
-        self, method: str, url: str, headers: dict[str, str], body: Any
+        self, method: str, url: str, headers: dict[str, str], body: Any, limit: int = RESPONSE_MAX
     ) -> tuple[int, bytes]:
-        """As send, with the answer's body (at most RESPONSE_MAX bytes). body: bytes or
-        an aiohttp payload (multipart: the speech backend, confsvc/transcribe)."""
+        """As send, with the answer's body (at most `limit` bytes). body: bytes or an
+        aiohttp payload (multipart: the speech backend, confsvc/transcribe)."""
         target = parse_target(FIELD, url)
         if literal_address(target.host) is not None:
             await self.policy.checked_addresses(FIELD, target.host, target.port)
@@ -94,7 +94,7 @@ class OutboundClient:
         if method != "GET":
             kwargs["data"] = body
         async with self._get_session().request(method, URL(url, encoded=True), **kwargs) as resp:
-            content = await resp.content.read(RESPONSE_MAX)  # bounded: the rest is dropped
+            content = await resp.content.read(limit)  # bounded: the rest is dropped
             return resp.status, content
 
     async def close(self) -> None:

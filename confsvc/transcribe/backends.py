@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import wave
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 from typing import Protocol
 
 import aiohttp
@@ -25,7 +26,8 @@ from confsvc.config import Settings
 from confsvc.outbound import OutboundClient, OutboundPolicy, UrlNotAllowed
 from confsvc.transcribe import worker
 
-HTTP_TIMEOUT = 60.0
+HTTP_TIMEOUT = 600.0  # a whole recording may take minutes
+TEXT_LIMIT = 4 * 1024 * 1024  # bytes of a transcription server's answer read
 
 
 class BackendError(Exception):
@@ -38,6 +40,8 @@ class Backend(Protocol):
     async def languages(self) -> frozenset[str] | None: ...
 
     async def transcribe(self, pcm: bytes, language: str) -> str: ...
+
+    async def transcribe_file(self, path: Path, language: str) -> str: ...
 
     async def close(self) -> None: ...
 
@@ -97,6 +101,14 @@ class LocalBackend:
         except Exception as exc:  # a broken worker is replaced by the pool's next start
             raise BackendError(str(exc) or type(exc).__name__) from exc
 
+    async def transcribe_file(self, path: Path, language: str) -> str:
+        pool = await self._ready()
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(pool, worker.decode_file, str(path), language)
+        except Exception as exc:
+            raise BackendError(str(exc) or type(exc).__name__) from exc
+
     async def close(self) -> None:
         pool, self._pool = self._pool, None
         if pool is not None:
@@ -116,14 +128,22 @@ class HttpBackend:
         return None  # the server decides; any well-formed tag is passed on
 
     async def transcribe(self, pcm: bytes, language: str) -> str:
+        return await self._post(wav_bytes(pcm), "utterance.wav", "audio/wav", language)
+
+    async def transcribe_file(self, path: Path, language: str) -> str:
+        data = await asyncio.to_thread(path.read_bytes)
+        ctype = "audio/mpeg" if path.suffix == ".mp3" else "audio/wav"
+        return await self._post(data, path.name, ctype, language)
+
+    async def _post(self, data: bytes, filename: str, ctype: str, language: str) -> str:
         form = aiohttp.FormData()
-        form.add_field("file", wav_bytes(pcm), filename="utterance.wav", content_type="audio/wav")
+        form.add_field("file", data, filename=filename, content_type=ctype)
         form.add_field("model", self.model)
         form.add_field("language", language)
         form.add_field("response_format", "json")
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         try:
-            status, body = await self.client.fetch("POST", self.url, headers, form)
+            status, body = await self.client.fetch("POST", self.url, headers, form, TEXT_LIMIT)
         except UrlNotAllowed as exc:  # CONFSVC_OUTBOUND_ALLOW must name a private server
             raise BackendError(f"transcription URL refused: {exc.message}") from exc
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:

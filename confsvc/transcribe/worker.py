@@ -70,3 +70,12 @@ def decode(pcm16le: bytes, language: str) -> str:
         vad_filter=False,  # our VAD already cut the utterance
     )
     return " ".join(s.text.strip() for s in segments).strip()
+
+
+def decode_file(path: str, language: str) -> str:
+    """A recording (WAV or MP3, any rate) -> text: the whole file, in 30 s windows."""
+    from faster_whisper import decode_audio  # worker processes only (see load)
+
+    audio = decode_audio(path, sampling_rate=SAMPLE_RATE)
+    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2").tobytes()
+    return decode(pcm, language)

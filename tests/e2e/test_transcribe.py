@@ -11,6 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -157,3 +158,36 @@ async def test_each_speaker_is_transcribed_live(
     finally:
         await ws.close()
         await asyncio.gather(a.stop(), b.stop(), return_exceptions=True)
+
+
+async def test_a_recording_is_transcribed_to_transcription_url(
+    runtime: Runtime, ctl: Controller, receiver: Receiver
+) -> None:
+    """Plivo transcriptionType auto + transcriptionUrl on a recording conference."""
+    c, said = await speaking_phone(runtime, "carol", "txrec", [1.0, B1])
+    try:
+        conf = await create_room(
+            ctl,
+            "txrec",
+            record=True,
+            transcription_type="auto",
+            transcription_url=f"{receiver.url}/tx",
+        )
+        await join(ctl, c, conf, 1)
+        await asyncio.sleep(said[0].end + 1.5)
+        await c.hangup()  # the room empties: its recording ends and is finalized
+        await receiver.wait(lambda: receiver.requests("/tx"), timeout=40)
+    finally:
+        await c.stop()
+    (req,) = receiver.requests("/tx")
+    form = {k: v[0] for k, v in parse_qs(req.body.decode(), keep_blank_values=True).items()}
+    assert req.headers["Content-Type"] == "application/x-www-form-urlencoded"
+    assert set(form) == {
+        "transcription_charge", "transcription", "duration", "call_uuid",
+        "transcription_rate", "recording_id", "error",
+    }  # fmt: skip
+    assert word_share(B1, form["transcription"]) >= MIN_SHARE, form
+    assert form["error"] == "" and form["call_uuid"] == conf["id"]
+    rec = await ctl.request("GET", f"/v1/recordings/{form['recording_id']}", expect=200)
+    assert rec["conference_id"] == conf["id"] and rec["transcript"] == form["transcription"]
+    assert int(form["duration"]) == round(rec["duration_ms"] / 1000)
