@@ -18,6 +18,7 @@ from confsvc.api.openapi import PAGING_QUERY, QueryParam, Route
 from confsvc.api.paging import PAGING_PARAMS, envelope, page, query_params
 from confsvc.api.schemas import NoFields, TranscribeStart
 from confsvc.config import Settings
+from confsvc.domain import Conference
 from confsvc.domain.transcribe import Transcribe as TranscribeModel
 from confsvc.domain.transcribe import TranscribeStatus
 from confsvc.engine import Engine, NotFound
@@ -146,7 +147,7 @@ class TranscribeRoutes:
             ),
         ]
 
-    def _conf(self, conf: Any) -> web.Response:
+    def _conf(self, conf: Conference) -> web.Response:
         return web.json_response(conf.to_json(self.settings.dial_host))
 
     async def start(self, request: web.Request) -> web.Response:

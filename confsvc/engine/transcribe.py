@@ -168,6 +168,8 @@ async def _segment(
         now=core.now(),
     )
     async with core.store.transaction():
+        if await core.store.get_transcribe(tx.id) is None:
+            return  # deleted meanwhile (a late utterance of a stopped transcription)
         await core.store.add_transcript(seg)
         await core.bus.emit("transcript_created", seg.customer_id, seg.to_json())
     log.info("transcript", transcribe=tx.id, call=call.id, chars=len(seg.text))
