@@ -16,7 +16,9 @@ import io
 import json
 import multiprocessing
 import wave
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Protocol
 
@@ -72,6 +74,8 @@ class LocalBackend:
         model); its first answer waits for the model to load (about a second)."""
         async with self._loading:
             if self._pool is None:
+                if self.model_dir and not (Path(self.model_dir) / "model.bin").is_file():
+                    raise BackendError(f"no CTranslate2 model in {self.model_dir}")
                 # spawn: the controller runs threads (aiosqlite); forking those is unsafe.
                 self._pool = ProcessPoolExecutor(
                     self.workers,
@@ -94,18 +98,22 @@ class LocalBackend:
         return self._languages
 
     async def transcribe(self, pcm: bytes, language: str) -> str:
-        pool = await self._ready()
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(pool, worker.decode, pcm, language)
-        except Exception as exc:  # a broken worker is replaced by the pool's next start
-            raise BackendError(str(exc) or type(exc).__name__) from exc
+        return await self._run(worker.decode, pcm, language)
 
     async def transcribe_file(self, path: Path, language: str) -> str:
+        return await self._run(worker.decode_file, str(path), language)
+
+    async def _run(self, fn: Callable[..., str], *args: object) -> str:
         pool = await self._ready()
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(pool, worker.decode_file, str(path), language)
+            return await loop.run_in_executor(pool, fn, *args)
+        except BrokenProcessPool as exc:  # a worker died (OOM, killed): a new pool next time
+            async with self._loading:
+                if self._pool is pool:
+                    self._pool = None
+                    pool.shutdown(wait=False, cancel_futures=True)
+            raise BackendError(f"decoding worker died: {exc}") from exc
         except Exception as exc:
             raise BackendError(str(exc) or type(exc).__name__) from exc
 

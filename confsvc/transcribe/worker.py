@@ -24,6 +24,7 @@ class _Loaded:
     model: Any = None
     languages: tuple[str, ...] = ()
     info: dict[str, str] = field(default_factory=dict)
+    error: str = ""  # why the model did not load (reported by languages(), not printed)
 
 
 # One per worker process: the pool's initializer fills it (a process-local cache is what
@@ -53,9 +54,13 @@ def load(model_dir: str, threads: int) -> None:
     watch.start()
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     path = model_dir or default_model_dir()
-    model = WhisperModel(
-        path, device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True
-    )
+    try:
+        model = WhisperModel(
+            path, device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True
+        )
+    except Exception as exc:  # an initializer's exception would print a traceback
+        _STATE.error = f"{type(exc).__name__}: {exc}"
+        return
     _STATE.model = model
     _STATE.languages = tuple(model.supported_languages)
     _STATE.info = {"model": path}
@@ -63,13 +68,15 @@ def load(model_dir: str, threads: int) -> None:
 
 def languages() -> tuple[str, ...]:
     """The languages the loaded model speaks ("en" for an English-only model)."""
+    if _STATE.model is None:
+        raise RuntimeError(_STATE.error or "speech model not loaded in this worker")
     return _STATE.languages
 
 
 def decode(pcm16le: bytes, language: str) -> str:
     """16 kHz mono 16-bit little-endian PCM -> text (greedy, no timestamps: one utterance)."""
     if _STATE.model is None:
-        raise RuntimeError("speech model not loaded in this worker")
+        raise RuntimeError(_STATE.error or "speech model not loaded in this worker")
     audio = np.frombuffer(pcm16le, dtype="<i2").astype(np.float32) / 32768.0
     lang = language if language in _STATE.languages else None
     segments, _ = _STATE.model.transcribe(

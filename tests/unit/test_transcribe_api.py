@@ -160,3 +160,14 @@ async def test_transcribe_true_starts_at_the_first_join(api: ApiHarness) -> None
     await api.engine.settle()
     status, body = await api.request("GET", f"{CONF}/{conf['id']}")
     assert status == 200 and body["transcribe_id"] and body["transcribe_language"] == "en-GB"
+
+
+async def test_a_model_that_cannot_load_is_503_and_nothing_starts(api: ApiHarness) -> None:
+    settings = api.settings.model_copy(update={"transcribe_model": "/nonexistent/model"})
+    eng = api.engine
+    eng.transcription = Transcription(settings, api.ari, eng.outbound)  # type: ignore[arg-type]
+    conf = await api.create()
+    status, err = await start(api, conf["id"], language="en-US")
+    assert status == 503 and err["error"] == "transcription_unavailable", err
+    status, body = await api.request("GET", f"{CONF}/{conf['id']}")
+    assert body["transcribe_id"] is None and body["transcribe_ids"] == []

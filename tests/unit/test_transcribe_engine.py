@@ -4,14 +4,17 @@ leg's own ARI events are never taken for a caller."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from confsvc.ari import StasisStart
 from confsvc.engine import transcribe
 from confsvc.transcribe.service import Transcription
+from confsvc.transcribe.vad import Utterance
 from tests.support.fake_ari import EngineHarness, engine_harness
 from tests.unit.test_transcribe_api import EnglishOnly
 
@@ -55,3 +58,32 @@ async def test_restart_replaces_the_legs_of_a_dead_controller(h: EngineHarness) 
     assert engine.transcription.legs.has(call.id)  # the caller is transcribed again
     conf_now = await h.conference(conf.id)
     assert conf_now.transcribe_id == started.transcribe_id
+
+
+async def test_a_full_queue_reports_the_dropped_utterance(h: EngineHarness) -> None:
+    fake_speech(h)
+    conf = await h.create(room="r2")
+    call = await h.dial_in("chan-2", "r2")
+    await transcribe.start(h.engine, "cust-a", conf.id, "en")
+    await h.engine.settle()
+    queue = h.engine.transcription.transcriber
+    queue.size = 1
+    hold = asyncio.Event()
+    backend = queue.backend
+
+    async def slow(pcm: bytes, language: str) -> str:
+        await hold.wait()
+        return "late"
+
+    backend.transcribe = slow  # type: ignore[method-assign]
+    leg = h.engine.transcription.legs.legs[call.id]
+    with capture_logs() as logs:
+        for k in range(3):  # one decoding, one waiting, then the waiting one is dropped
+            h.engine.transcription.legs._submit(leg, Utterance(b"\0\0" * 320, k, k + 0.5))
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.05)  # the drop is reported by a task of its own
+        await h.engine.bus.flush()
+    dropped = [e for e in logs if e["event"] == "transcript_dropped"]
+    assert len(dropped) == 1 and dropped[0]["conference_id"] == conf.id
+    assert queue.dropped == 1
+    hold.set()
