@@ -8,11 +8,9 @@ row: signed, retried, in order per (transcription_url, conference)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from confsvc.domain import Conference, Recording, new_id
+from confsvc.domain import Conference, Recording
 from confsvc.events.model import CALLBACK, Delivery, Event
-from confsvc.events.routing import FORM
+from confsvc.events.routing import form_post
 
 
 def transcription_params(rec: Recording, conf: Conference, error: str) -> dict[str, str]:
@@ -35,19 +33,11 @@ def transcription_delivery(
     stored recording_transcribed (seq set)."""
     if not conf.transcription_url or conf.customer_id != rec.customer_id:
         return None
-    return Delivery(
-        id=new_id(),
-        customer_id=rec.customer_id,
+    return form_post(
+        event,
         kind=CALLBACK,
         target=f"transcription:{conf.id}",
         order_key=conf.id,
-        event_seq=event.seq,
-        event_id=event.id,
-        event_type=event.type,
         url=conf.transcription_url,
-        method="POST",
-        content_type=FORM,
-        body=urlencode(transcription_params(rec, conf, error)),
-        tm_create=event.timestamp,
-        next_at=event.timestamp.timestamp(),
+        params=transcription_params(rec, conf, error),
     )
