@@ -253,40 +253,6 @@ class Conference(BaseModel):
             return self, []
         return self._with(now, recording_id=None), []
 
-    # --- transcription (domain/transcribe.py drives these) ---------------------------
-
-    def transcribe_started(
-        self, transcribe_id: str, now: datetime
-    ) -> tuple[Conference, list[ConferenceEffect]]:
-        """Only while progressing, one at a time (seed rules)."""
-        if self.status is not S.PROGRESSING:
-            raise self._refuse("start transcribing")
-        if self.transcribe_id is not None:
-            raise self._refuse("start transcribing", "a transcription is already active")
-        ids = (*self.transcribe_ids, transcribe_id)
-        return self._with(now, transcribe_id=transcribe_id, transcribe_ids=ids), []
-
-    def transcribe_stopped(self, transcribe_id: str, now: datetime) -> Conference:
-        """Clears transcribe_id (history stays). Any state; a stale id is a no-op."""
-        if self.transcribe_id != transcribe_id:
-            return self
-        return self._with(now, transcribe_id=None)
-
-    def check_transcribe_active(self) -> str:
-        if self.transcribe_id is None:
-            raise self._refuse("stop transcribing", "no transcription is active")
-        return self.transcribe_id
-
-    @property
-    def wants_auto_transcribe(self) -> bool:
-        """`transcribe: true` and never transcribed yet: the first joined caller starts it."""
-        return (
-            self.transcribe
-            and self.status is S.PROGRESSING
-            and self.transcribe_id is None
-            and not self.transcribe_ids
-        )
-
     def take_floor(self, conferencecall_id: str, now: datetime) -> Conference:
         """A caller started talking: it holds the floor (only while progressing)."""
         if self.status is not S.PROGRESSING or self.floor_conferencecall_id == conferencecall_id:

@@ -19,7 +19,13 @@ from typing import Any
 import structlog
 
 from confsvc.ari import AriError, Event
-from confsvc.domain import Conference, Conferencecall, ConferencecallStatus, ConferenceStatus
+from confsvc.domain import (
+    Conference,
+    Conferencecall,
+    ConferencecallStatus,
+    ConferenceStatus,
+    conference_transcribe,
+)
 from confsvc.domain.transcribe import (
     Transcribe,
     create,
@@ -73,7 +79,7 @@ async def begin(core: EngineCore, conf: Conference, tag: str) -> Conference:
     """Inside the lane: the domain refuses first (409, nothing written)."""
     now = core.now()
     tx = create(customer_id=conf.customer_id, conference_id=conf.id, language=tag, now=now)
-    started, _ = conf.transcribe_started(tx.id, now)
+    started = conference_transcribe.started(conf, tx.id, now)
 
     async def write(store: Store) -> None:
         await store.save_transcribe(tx)
@@ -92,7 +98,7 @@ async def begin(core: EngineCore, conf: Conference, tag: str) -> Conference:
 async def auto_start(core: EngineCore, conference_id: str) -> None:
     """A caller joined (in the lane): `transcribe: true` starts once."""
     conf = await core.conference(conference_id)
-    if conf is None or not conf.wants_auto_transcribe or conf.transcribe_language is None:
+    if conf is None or not conference_transcribe.wants_auto(conf) or not conf.transcribe_language:
         return
     await begin(core, conf, conf.transcribe_language)
 
@@ -184,7 +190,7 @@ async def stop(core: EngineCore, customer_id: str, conference_id: str) -> Confer
 
     async def do() -> Conference:
         conf = await owned_conference(core, customer_id, conference_id)
-        tx_id = conf.check_transcribe_active()
+        tx_id = conference_transcribe.active(conf)
         await stop_inside_lane(core, conf.id, tx_id)
         return (await core.conference(conf.id)) or conf
 
@@ -198,8 +204,9 @@ async def stop_inside_lane(core: EngineCore, conference_id: str, transcribe_id: 
         await legs.stop(leg.conferencecall_id)
     tx = await core.store.get_transcribe(transcribe_id)
     old = await core.conference(conference_id)
-    conf = old.transcribe_stopped(transcribe_id, core.now()) if old is not None else None
-    finished = tx.finish(core.now()) if tx is not None and tx.is_active else None
+    now = core.now()
+    conf = conference_transcribe.stopped(old, transcribe_id, now) if old is not None else None
+    finished = tx.finish(now) if tx is not None and tx.is_active else None
 
     async def write(store: Store) -> None:
         if finished is not None:
