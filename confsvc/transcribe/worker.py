@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 SAMPLE_RATE = 16000  # what Whisper takes; the legs receive slin16
 PARENT_POLL_SECONDS = 1.0
 
@@ -75,6 +73,8 @@ def languages() -> tuple[str, ...]:
 
 def decode(pcm16le: bytes, language: str) -> str:
     """16 kHz mono 16-bit little-endian PCM -> text (greedy, no timestamps: one utterance)."""
+    import numpy as np  # worker processes only: the controller never pays its import
+
     if _STATE.model is None:
         raise RuntimeError(_STATE.error or "speech model not loaded in this worker")
     audio = np.frombuffer(pcm16le, dtype="<i2").astype(np.float32) / 32768.0
@@ -94,6 +94,7 @@ def decode(pcm16le: bytes, language: str) -> str:
 
 def decode_file(path: str, language: str) -> str:
     """A recording (WAV or MP3, any rate) -> text: the whole file, in 30 s windows."""
+    import numpy as np  # worker processes only (see decode)
     from faster_whisper import decode_audio  # worker processes only (see load)
 
     audio = decode_audio(path, sampling_rate=SAMPLE_RATE)
