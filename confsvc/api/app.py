@@ -24,6 +24,7 @@ from confsvc.api.members import MemberRoutes
 from confsvc.api.openapi import Route, build_openapi
 from confsvc.api.plivo import PlivoRoutes
 from confsvc.api.recordings import RecordingRoutes
+from confsvc.api.transcribes import TranscribeRoutes
 from confsvc.api.webhooks import WebhookRoutes
 from confsvc.api.ws import WsRoutes
 from confsvc.config import Settings
@@ -75,6 +76,7 @@ def create_app(
         *MemberRoutes(engine).routes(),
         *plivo.routes(),
         *RecordingRoutes(settings, store, engine).routes(),
+        *TranscribeRoutes(settings, store, engine).routes(),  # issue 13
         *WebhookRoutes(settings, store, engine.outbound).routes(),  # type: ignore[arg-type]
         *CallRoutes(store, engine).routes(),  # dial-out (issue 8)
         *EventRoutes(ws_routes).routes(),

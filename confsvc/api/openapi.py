@@ -39,7 +39,8 @@ STATUS_TEXT: dict[int, str] = {
     422: "A field breaks a rule or is unknown: invalid_field; a URL the outbound policy "
     "refuses: url_not_allowed (both name the field)",
     500: "Unexpected server error: internal_error",
-    503: "Asterisk unavailable; nothing was changed: asterisk_unavailable",
+    503: "Asterisk (or the speech model) unavailable; nothing was changed: "
+    "asterisk_unavailable, transcription_unavailable",
 }
 
 

@@ -11,7 +11,7 @@ OpenAPI document (a unit test checks real JSON validates against them)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -83,6 +83,10 @@ _MAX_DURATION_DOC: dict[str, Any] = {
     "(or the conference ends).",
 }
 
+_LANGUAGE_DOC: dict[str, Any] = {
+    "pattern": "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+    "description": "BCP 47 language tag (en-US); 422 when the speech model cannot do it.",
+}
 _NOTIFY_URL_DOC: dict[str, Any] = {
     "maxLength": URL_MAX,
     "description": "http(s) URL that gets every event of this conference (event JSON on "
@@ -120,6 +124,28 @@ class ConferenceCreate(_Request, OptionFields):
     notify_method: str = Field(default="POST", json_schema_extra=_METHOD_DOC)
     callback_url: str | None = Field(default=None, json_schema_extra=_CALLBACK_URL_DOC)
     callback_method: str = Field(default="POST", json_schema_extra=_METHOD_DOC)
+    transcribe: bool = Field(
+        default=False,
+        description="Transcribe every caller live from the first joined caller on "
+        "(needs transcribe_language).",
+    )
+    transcribe_language: str | None = Field(
+        default=None,
+        json_schema_extra=_LANGUAGE_DOC,
+    )
+    transcription_type: Literal["auto"] | None = Field(
+        default=None,
+        description="Plivo transcriptionType: auto = each finished recording of this "
+        "conference is transcribed (its `transcript`), and POSTed to transcription_url.",
+    )
+    transcription_url: str | None = Field(
+        default=None,
+        json_schema_extra={
+            "maxLength": URL_MAX,
+            "description": "Plivo transcriptionUrl: gets the recording's text (form POST "
+            "with Plivo's parameter names).",
+        },
+    )
 
     def engine_fields(self) -> dict[str, Any]:
         # None (room, max_participants) means "let the domain choose": leave it out.
@@ -158,8 +184,25 @@ class NoFields(_Request):
 
 
 IMMUTABLE_FIELDS = frozenset(
-    {"type", "room", "max_participants", "record", "record_format", *option_names()}
+    {
+        "type",
+        "room",
+        "max_participants",
+        "record",
+        "record_format",
+        "transcribe",
+        "transcribe_language",
+        "transcription_type",
+        "transcription_url",
+        *option_names(),
+    }
 )
+
+
+class TranscribeStart(_Request):
+    """POST /v1/conferences/{id}/transcribe_start."""
+
+    language: str = Field(json_schema_extra=_LANGUAGE_DOC)
 
 
 class RecordingStart(_Request):
@@ -201,6 +244,12 @@ class Conference(ConferenceControlOut):
     conferencecall_ids: list[str] = Field(description="Live participants, in join order.")
     recording_id: str | None = Field(description="The active recording, if any.")
     recording_ids: list[str] = Field(description="Every recording of this conference.")
+    transcribe: bool
+    transcribe_language: str | None
+    transcribe_id: str | None = Field(description="The active transcription, if any.")
+    transcribe_ids: list[str] = Field(description="Every transcription of this conference.")
+    transcription_type: str | None
+    transcription_url: str | None
     tm_create: str = Field(json_schema_extra=_TIME_DOC)
     tm_update: str | None = Field(json_schema_extra=_TIME_DOC)
     tm_delete: str | None = Field(json_schema_extra=_TIME_DOC)
@@ -242,6 +291,9 @@ class Recording(BaseModel):
     download_url: str | None = Field(
         description="GET it for the audio (audio/wav or audio/mpeg); null until finished."
     )
+    transcript: str | None = Field(
+        description="The recording's text (transcription_type auto); null until transcribed."
+    )
     tm_create: str = Field(json_schema_extra=_TIME_DOC)
     tm_update: str | None = Field(json_schema_extra=_TIME_DOC)
 
@@ -273,7 +325,12 @@ class Health(BaseModel):
     status: str
 
 
-REQUEST_MODELS: tuple[type[BaseModel], ...] = (ConferenceCreate, ConferenceUpdate, RecordingStart)
+REQUEST_MODELS: tuple[type[BaseModel], ...] = (
+    ConferenceCreate,
+    ConferenceUpdate,
+    RecordingStart,
+    TranscribeStart,
+)
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     Conference,
     Conferencecall,

@@ -219,6 +219,28 @@ class AriClient:
         body = {"variables": dict(variables)} if variables else None
         return await self._fetch(Channel, "POST", "/channels", params, body)
 
+    async def snoop(
+        self, channel_id: str, snoop_id: str, *, spy: str = "in", app: str | None = None
+    ) -> Channel:
+        """POST /channels/{id}/snoop (snoopChannelWithId): a channel carrying what the
+        caller sends (spy=in), into Stasis `app`; transcription (engine/transcribe.py)."""
+        params = {"spy": spy, "whisper": "none", "app": app or self.app, "snoopId": snoop_id}
+        return await self._fetch(Channel, "POST", f"/channels/{_seg(channel_id)}/snoop", params)
+
+    async def external_media(
+        self, channel_id: str, external_host: str, *, format: str = "slin16", app: str | None = None
+    ) -> Channel:
+        """POST /channels/externalMedia: RTP over UDP to external_host (host:port)."""
+        params = {
+            "channelId": channel_id,
+            "app": app or self.app,
+            "external_host": external_host,
+            "encapsulation": "rtp",
+            "transport": "udp",
+            "format": format,
+        }
+        return await self._fetch(Channel, "POST", "/channels/externalMedia", params)
+
     # --- bridges -----------------------------------------------------------------------
 
     async def list_bridges(self) -> list[Bridge]:

@@ -35,6 +35,7 @@ from confsvc.domain.conference_effects import ConferenceEffect as ConferenceEffe
 from confsvc.domain.conference_effects import DestroyBridge as DestroyBridge
 from confsvc.domain.conference_effects import KickCall as KickCall
 from confsvc.domain.conference_effects import StopRecording as StopRecording
+from confsvc.domain.conference_effects import StopTranscribe as StopTranscribe
 from confsvc.domain.conference_rules import (
     CUSTOMER_ID_MAX,
     MAX_PARTICIPANTS_LIMIT,
@@ -55,11 +56,12 @@ from confsvc.domain.conference_rules import TIMEOUT_MAX as TIMEOUT_MAX
 from confsvc.domain.conference_rules import ConferenceType as ConferenceType
 from confsvc.domain.conference_rules import participant_limit as participant_limit
 from confsvc.domain.errors import ConferenceFull, InvalidTransition, ValidationFailed
-from confsvc.domain.hooks import DEFAULT_METHOD, hook_changes, validate_hooks
+from confsvc.domain.hooks import DEFAULT_METHOD, hook_changes, validate_hooks, validate_url
 from confsvc.domain.ids import ensure_utc, new_id, to_iso
 from confsvc.domain.options import ConferenceOptions, validate_options
 from confsvc.domain.recording import RecordingFormat, validate_format
 from confsvc.domain.room import generate_room, validate_room
+from confsvc.domain.transcribe import validate_language, validate_transcription_type
 
 
 class ConferenceStatus(StrEnum):
@@ -114,6 +116,14 @@ class Conference(BaseModel):
     # Member controls (seed 003; domain/options.py), immutable; and the floor holder.
     options: ConferenceOptions = ConferenceOptions()
     floor_conferencecall_id: str | None = None
+    # Live transcription (issue 13): from the first join on when `transcribe` (immutable);
+    # the active one and the history. Plivo: transcribe the recordings (transcription_*).
+    transcribe: bool = False
+    transcribe_language: str | None = None
+    transcribe_id: str | None = None
+    transcribe_ids: tuple[str, ...] = ()
+    transcription_type: str | None = None
+    transcription_url: str | None = None
     tm_create: AwareDatetime
     tm_update: AwareDatetime | None = None
     tm_delete: AwareDatetime | None = None
@@ -138,9 +148,12 @@ class Conference(BaseModel):
         return self.model_copy(update={**changes, "tm_update": ensure_utc(now)})
 
     def _stop_recording(self) -> list[ConferenceEffect]:
-        if self.recording_id is None:
-            return []
-        return [StopRecording(self.id, self.recording_id)]
+        out: list[ConferenceEffect] = []
+        if self.transcribe_id is not None:
+            out.append(StopTranscribe(self.id, self.transcribe_id))
+        if self.recording_id is not None:
+            out.append(StopRecording(self.id, self.recording_id))
+        return out
 
     # --- lifecycle -------------------------------------------------------------------
 
@@ -333,6 +346,12 @@ class Conference(BaseModel):
             "recording_ids": list(self.recording_ids),
             **self.options.to_json(),
             "floor_conferencecall_id": self.floor_conferencecall_id,
+            "transcribe": self.transcribe,
+            "transcribe_language": self.transcribe_language,
+            "transcribe_id": self.transcribe_id,
+            "transcribe_ids": list(self.transcribe_ids),
+            "transcription_type": self.transcription_type,
+            "transcription_url": self.transcription_url,
             "tm_create": to_iso(self.tm_create),
             "tm_update": to_iso(self.tm_update),
             "tm_delete": to_iso(self.tm_delete),
@@ -371,6 +390,10 @@ def create(
     options: dict[str, Any] | ConferenceOptions | None = None,
     id: str | None = None,
     ceiling: int = MAX_PARTICIPANTS_LIMIT,
+    transcribe: bool = False,
+    transcribe_language: str | None = None,
+    transcription_type: str | None = None,
+    transcription_url: str | None = None,
     **hooks: str | None,
 ) -> Conference:
     """A validated new conference in `starting`. room None -> generated (the store still
@@ -383,6 +406,10 @@ def create(
     type_ = _type(type)
     if max_participants is None:
         max_participants = default_participants(type_)
+    language = transcribe_language
+    if _bool("transcribe", transcribe) or language is not None:
+        # The seed: a language must be given (whether the model speaks it: the engine).
+        language = validate_language(language, "transcribe_language")
     return Conference(
         id=id or new_id(),
         customer_id=customer_id,
@@ -398,5 +425,9 @@ def create(
         record_format=validate_format(record_format, "record_format"),
         options=validate_options(options),
         **validate_hooks(**hooks),  # notify_url/_method, callback_url/_method
+        transcribe=transcribe,
+        transcribe_language=language,
+        transcription_type=validate_transcription_type(transcription_type),
+        transcription_url=validate_url("transcription_url", transcription_url),
         tm_create=ensure_utc(now),
     )

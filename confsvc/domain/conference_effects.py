@@ -21,6 +21,12 @@ class StopRecording:
 
 
 @dataclass(frozen=True, slots=True)
+class StopTranscribe:
+    conference_id: str
+    transcribe_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ArmTimeout:
     """(Re)arm the auto-terminate timer; deadline None cancels it."""
 
@@ -33,4 +39,4 @@ class DestroyBridge:
     conference_id: str
 
 
-ConferenceEffect = KickCall | StopRecording | ArmTimeout | DestroyBridge
+ConferenceEffect = KickCall | StopRecording | StopTranscribe | ArmTimeout | DestroyBridge

@@ -77,6 +77,8 @@ class Recording(BaseModel):
     end_ms: int | None = None
     size_bytes: int = 0
     reason: str | None = None  # why it failed (FAILURE_REASONS); None unless failed
+    # Its text when the conference asked for it (Plivo transcriptionType auto; issue 13).
+    transcript: str | None = None
     tm_create: AwareDatetime
     tm_update: AwareDatetime | None = None
 
@@ -161,6 +163,7 @@ class Recording(BaseModel):
             "size_bytes": self.size_bytes,
             "reason": self.reason,
             "download_url": self.download_url(download_base),
+            "transcript": self.transcript,
             "tm_create": to_iso(self.tm_create),
             "tm_update": to_iso(self.tm_update),
         }

@@ -32,6 +32,7 @@ async def open_conference(core: EngineCore, customer_id: str, **fields: Any) -> 
         {
             "notify_url": conf.notify_url,
             "callback_url": conf.callback_url,
+            "transcription_url": conf.transcription_url,
             "enter_sound": o.enter_sound,
             "exit_sound": o.exit_sound,
             "wait_sound": o.wait_sound,

@@ -22,6 +22,7 @@ from confsvc.engine.timers import Timers
 from confsvc.events.bus import Bus
 from confsvc.outbound import OutboundPolicy
 from confsvc.store.base import UNKNOWN, Store
+from confsvc.transcribe.service import Transcription
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -99,6 +100,8 @@ class EngineCore:
         )
         # Dial-out calls in memory: their lanes, hangup causes (engine/dialout.py).
         self.dialouts = DialoutState()
+        # Live transcription: speech backend, decoding queue, per-call legs (issue 13).
+        self.transcription = Transcription(settings, ari, self.outbound)
 
     def now(self) -> datetime:
         return utcnow()

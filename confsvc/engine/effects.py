@@ -14,7 +14,8 @@ import structlog
 
 from confsvc.ari import AriError, AriNotFound
 from confsvc.domain import ArmTimeout, DestroyBridge, Effect, EjectChannel, KickCall, StopRecording
-from confsvc.engine import record
+from confsvc.domain.conference_effects import StopTranscribe
+from confsvc.engine import record, transcribe
 from confsvc.engine.core import EngineCore
 from confsvc.engine.kick import kick_in_lane
 
@@ -42,5 +43,7 @@ async def apply(core: EngineCore, effects: Iterable[Effect]) -> None:
                     log.warning("bridge not destroyed", conference=cid, error=str(exc))
             case StopRecording(conference_id=cid, recording_id=rec_id):
                 await record.stop_inside_lane(core, cid, rec_id, strict=False)
+            case StopTranscribe(conference_id=cid, transcribe_id=tx_id):
+                await transcribe.stop_inside_lane(core, cid, tx_id)
             case _:
                 log.warning("unknown effect", effect=effect)

@@ -12,6 +12,7 @@ import structlog
 from confsvc.ari import AriClient, AriError, Event
 from confsvc.config import Settings
 from confsvc.domain import Conference, Conferencecall, Recording
+from confsvc.domain.transcribe import Transcribe
 from confsvc.engine import (
     commands,
     dialout,
@@ -25,6 +26,7 @@ from confsvc.engine import (
     record,
     router,
     terminate,
+    transcribe,
 )
 from confsvc.engine.core import EngineCore, Wiring
 from confsvc.events.bus import Bus
@@ -96,12 +98,17 @@ class Engine(EngineCore):
         for task in list(self.background):
             task.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
+        await self.transcription.close()  # legs hung up, decoding workers ended
         await self.lanes.close()
         await self.writer.close()  # state changes and emitted events not stored yet
 
     # --- commands (the API) --------------------------------------------------------
 
     async def create_conference(self, customer_id: str, **fields: Any) -> Conference:
+        if fields.get("transcribe") and isinstance(fields.get("transcribe_language"), str):
+            # 422 now for a language the model cannot do, not at the first join.
+            lang = fields["transcribe_language"]
+            await self.transcription.check_language(lang, "transcribe_language")
         return await self._committed(commands.open_conference(self, customer_id, **fields))
 
     async def update_conference(
@@ -142,6 +149,19 @@ class Engine(EngineCore):
 
     async def delete_recording(self, customer_id: str, recording_id: str) -> Recording:
         return await self._committed(record.delete(self, customer_id, recording_id))
+
+    # --- transcription (engine/transcribe.py) ---------------------------------------
+
+    async def start_transcribe(
+        self, customer_id: str, conference_id: str, language: str
+    ) -> Conference:
+        return await self._committed(transcribe.start(self, customer_id, conference_id, language))
+
+    async def stop_transcribe(self, customer_id: str, conference_id: str) -> Conference:
+        return await self._committed(transcribe.stop(self, customer_id, conference_id))
+
+    async def delete_transcribe(self, customer_id: str, transcribe_id: str) -> Transcribe:
+        return await self._committed(transcribe.delete(self, customer_id, transcribe_id))
 
     # --- participant control (engine/member.py) ------------------------------------
 

@@ -15,7 +15,7 @@ from confsvc.domain import (
     create_conferencecall,
 )
 from confsvc.domain.options import Role
-from confsvc.engine import moderation, record
+from confsvc.engine import moderation, record, transcribe
 from confsvc.engine.core import EngineCore
 from confsvc.engine.entry import settle_entry
 
@@ -109,6 +109,7 @@ async def entered_bridge(core: EngineCore, conference_id: str, channel_id: str) 
     await moderation.on_joined(core, conference_id, call)  # sounds, floor, time limit...
     # `record: true`: the first caller to join starts the recording.
     await record.auto_start(core, conference_id)
+    await transcribe.on_joined(core, conference_id, call)  # `transcribe: true`, or a leg
 
 
 async def refuse_full(core: EngineCore, channel_id: str, timeout: float = 8.0) -> None:

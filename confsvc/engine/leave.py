@@ -6,7 +6,7 @@ from __future__ import annotations
 import structlog
 
 from confsvc.domain import Conferencecall, ConferencecallStatus
-from confsvc.engine import moderation
+from confsvc.engine import moderation, transcribe
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
@@ -45,5 +45,6 @@ async def finish(core: EngineCore, call: Conferencecall) -> None:
         conf, effects = conf.remove_call(call.id, core.now())
     core.save(conf, call)  # leaved: memory forgets the call
     log.info("conferencecall leaved", conference=call.conference_id, call=call.id)
+    await transcribe.on_leaved(core, call)  # its transcription leg, if any
     await core.apply(effects)
     await moderation.after_leave(core, call)  # exit sound, moderator exit, stay_alone...

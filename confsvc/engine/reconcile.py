@@ -16,7 +16,7 @@ from confsvc.domain import (
     create_conferencecall,
     timeout_deadline,
 )
-from confsvc.engine import admission, join, leave, moderation, record
+from confsvc.engine import admission, join, leave, moderation, record, transcribe
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
@@ -39,6 +39,8 @@ async def reconcile(core: EngineCore) -> None:
     # Bridges of ours that no live conference owns (destroy failed, or an old run's).
     live_ids = {c.id for c in core.rooms.live_conferences()}
     for bridge in bridges.values():
+        if transcribe.is_leg_bridge(bridge.id):
+            continue  # transcription legs: transcribe.reconcile
         if bridge.creator == core.settings.ari_app and bridge.id not in live_ids:
             log.info("destroying stale bridge", bridge=bridge.id, name=bridge.name)
             with contextlib.suppress(AriError):
@@ -58,6 +60,7 @@ async def reconcile(core: EngineCore) -> None:
     # Recordings after conferences: a re-created bridge has no live recording, so the
     # recording it had is finalized from what Asterisk stored.
     await record.reconcile(core)
+    await transcribe.reconcile(core)
     await core.lanes.drain()
     log.info("reconciled", bridges=len(bridges), channels=len(channels))
 

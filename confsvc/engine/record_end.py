@@ -40,7 +40,7 @@ from confsvc.domain.recording import (
     NOT_STOPPED,
     epoch_ms,
 )
-from confsvc.engine import audio
+from confsvc.engine import audio, recording_text
 from confsvc.engine.core import EngineCore
 from confsvc.store.base import Store
 
@@ -151,6 +151,7 @@ async def _close(core: EngineCore, rec: Recording) -> None:
     if conf is not None:
         core.rooms.remember(conf)
     await core.writer.submit(write)  # through the writer: after the conference's own writes
+    recording_text.after_finalize(core, rec, conf)  # Plivo transcriptionType auto
     _forget(core, rec.id)
     # Our copy is the one served; Asterisk's spool keeps nothing it does not need.
     await _delete_stored(core, rec.id)

@@ -23,7 +23,16 @@ from confsvc.ari import (
     StasisEnd,
     StasisStart,
 )
-from confsvc.engine import admission, dialout_events, dtmf, join, leave, moderation, record
+from confsvc.engine import (
+    admission,
+    dialout_events,
+    dtmf,
+    join,
+    leave,
+    moderation,
+    record,
+    transcribe,
+)
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
@@ -53,6 +62,8 @@ HANDLED_EVENTS = (
 
 
 async def route(core: EngineCore, event: Event) -> None:
+    if transcribe.is_leg_event(event):
+        return  # a transcription leg's own channel or bridge, never a caller
     if await dialout_events.route(core, event):
         return  # a dial-out call's own event (engine/dialout_events.py)
     match event:

@@ -42,10 +42,19 @@ CONFERENCECALL_TYPES = (
     "conferencecall_digits",
 )
 RECORDING_TYPES = ("recording_started", "recording_finished")
+# Transcription (issue 13), published through the Bus (engine/transcribe.py): not state
+# changes of a journalled resource. recording_transcribed: Plivo transcriptionType auto.
+TRANSCRIBE_TYPES = (
+    "transcribe_started",
+    "transcribe_finished",
+    "transcript_created",
+    "transcript_dropped",
+    "recording_transcribed",
+)
 # A dial-out call ended (engine/dialout.py stores it with the call's final state).
 CALL_TYPES = ("call_ended",)
 EVENT_TYPES: tuple[str, ...] = (
-    CONFERENCE_TYPES + CONFERENCECALL_TYPES + RECORDING_TYPES + CALL_TYPES
+    CONFERENCE_TYPES + CONFERENCECALL_TYPES + RECORDING_TYPES + CALL_TYPES + TRANSCRIBE_TYPES
 )
 
 Resource = Conference | Conferencecall | Recording

@@ -6,12 +6,9 @@ other row: signed, retried, in order per (request, conference)."""
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
-
-from confsvc.domain import new_id
 from confsvc.domain.dialout import DialoutCall
 from confsvc.events.model import NOTIFY, Delivery, Event
-from confsvc.events.routing import FORM
+from confsvc.events.routing import form_post
 
 
 def notify_delivery(event: Event, call: DialoutCall) -> Delivery | None:
@@ -19,19 +16,11 @@ def notify_delivery(event: Event, call: DialoutCall) -> Delivery | None:
     call_ended (seq set)."""
     if not call.notify_url:
         return None
-    return Delivery(
-        id=new_id(),
-        customer_id=call.customer_id,
+    return form_post(
+        event,
         kind=NOTIFY,
         target=f"dialout:{call.request_id}",
         order_key=call.conference_id,
-        event_seq=event.seq,
-        event_id=event.id,
-        event_type=event.type,
         url=call.notify_url,
-        method="POST",
-        content_type=FORM,
-        body=urlencode(call.notify_params()),
-        tm_create=event.timestamp,
-        next_at=event.timestamp.timestamp(),
+        params=call.notify_params(),
     )

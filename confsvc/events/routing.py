@@ -44,6 +44,29 @@ def notify_query(event: Event) -> dict[str, str]:
     }
 
 
+def form_post(
+    event: Event, *, kind: str, target: str, order_key: str, url: str, params: dict[str, str]
+) -> Delivery:
+    """A row POSTing `params` form-encoded to `url` for a stored event (seq set): the
+    seed-shaped notifications (dial-out notify_url, Plivo transcription_url)."""
+    return Delivery(
+        id=new_id(),
+        customer_id=event.customer_id,
+        kind=kind,
+        target=target,
+        order_key=order_key,
+        event_seq=event.seq,
+        event_id=event.id,
+        event_type=event.type,
+        url=url,
+        method="POST",
+        content_type=FORM,
+        body=urlencode(params),
+        tm_create=event.timestamp,
+        next_at=event.timestamp.timestamp(),
+    )
+
+
 def plan(
     event: Event,
     conf: Conference | None,

@@ -75,10 +75,18 @@ class OutboundClient:
             )
         return self._session
 
-    async def send(self, method: str, url: str, headers: dict[str, str], body: bytes) -> int:
+    async def send(self, method: str, url: str, headers: dict[str, str], body: Any) -> int:
         """One request; returns the HTTP status. Raises UrlNotAllowed for a refused URL,
         aiohttp.ClientError / TimeoutError / OSError when it could not be made.
         url is sent as is (encoded): a signed query must go out byte for byte."""
+        status, _ = await self.fetch(method, url, headers, body)
+        return status
+
+    async def fetch(
+        self, method: str, url: str, headers: dict[str, str], body: Any, limit: int = RESPONSE_MAX
+    ) -> tuple[int, bytes]:
+        """As send, with the answer's body (at most `limit` bytes). body: bytes or an
+        aiohttp payload (multipart: the speech backend, confsvc/transcribe)."""
         target = parse_target(FIELD, url)
         if literal_address(target.host) is not None:
             await self.policy.checked_addresses(FIELD, target.host, target.port)
@@ -86,8 +94,8 @@ class OutboundClient:
         if method != "GET":
             kwargs["data"] = body
         async with self._get_session().request(method, URL(url, encoded=True), **kwargs) as resp:
-            await resp.content.read(RESPONSE_MAX)  # bounded: the rest is dropped with it
-            return resp.status
+            content = await resp.content.read(limit)  # bounded: the rest is dropped
+            return resp.status, content
 
     async def close(self) -> None:
         if self._session is not None:

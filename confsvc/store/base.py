@@ -30,6 +30,7 @@ from confsvc.domain.conferencecall import Conferencecall, ConferencecallStatus
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso
 from confsvc.domain.recording import Recording
+from confsvc.domain.transcribe import Transcribe, Transcript
 from confsvc.events.model import Delivery, Event, Webhook
 
 DEFAULT_PAGE_SIZE = 50
@@ -173,6 +174,44 @@ class Store(Protocol):
     async def list_active_recordings(self) -> list[Recording]:
         """All tenants, status recording, oldest first (reconciliation)."""
         ...
+
+    # --- transcribes (issue 13) -------------------------------------------------------
+
+    async def save_transcribe(self, tx: Transcribe) -> None:
+        """Insert or replace by id (upsert); no resource events (see sqlite_transcribes)."""
+        ...
+
+    async def get_transcribe(self, id: str, customer_id: str | None = None) -> Transcribe | None:
+        """None when missing or owned by another customer (when customer_id is given)."""
+        ...
+
+    async def list_transcribes(
+        self,
+        customer_id: str,
+        *,
+        conference_id: str | None = None,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> tuple[list[Transcribe], str | None]: ...
+
+    async def list_active_transcribes(self) -> list[Transcribe]:
+        """All tenants, status progressing, oldest first (reconciliation)."""
+        ...
+
+    async def delete_transcribe(self, id: str) -> None:
+        """The transcribe and its transcripts (no-op when missing)."""
+        ...
+
+    async def add_transcript(self, seg: Transcript) -> None: ...
+
+    async def list_transcripts(
+        self,
+        customer_id: str,
+        transcribe_id: str,
+        *,
+        page_size: int = DEFAULT_PAGE_SIZE,
+        page_token: str | None = None,
+    ) -> tuple[list[Transcript], str | None]: ...
 
 
 class DeliveryListener(Protocol):

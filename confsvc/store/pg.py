@@ -32,6 +32,7 @@ from confsvc.store.sqlite_conferences import SqliteConferences
 from confsvc.store.sqlite_events import SqliteEvents
 from confsvc.store.sqlite_ops import Row
 from confsvc.store.sqlite_recordings import SqliteRecordings
+from confsvc.store.sqlite_transcribes import SqliteTranscribes
 from confsvc.store.sqlite_webhooks import SqliteWebhooks
 
 # pg_advisory_xact_lock(LOCK_CLASS, n): the first key names confsvc, the second the lock.
@@ -44,7 +45,13 @@ _GONE = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 
 
 class PgStore(
-    SqlStore, SqliteConferences, SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls
+    SqlStore,
+    SqliteConferences,
+    SqliteRecordings,
+    SqliteTranscribes,
+    SqliteEvents,
+    SqliteWebhooks,
+    SqliteCalls,
 ):
     """`Store` on a PostgreSQL database. Use `await open()`/`close()` or `async with`."""
 

@@ -34,6 +34,7 @@ from confsvc.store.sqlite_conferences import SqliteConferences
 from confsvc.store.sqlite_events import SqliteEvents
 from confsvc.store.sqlite_recordings import SqliteRecordings
 from confsvc.store.sqlite_schema import MIGRATIONS, SCHEMA_VERSION
+from confsvc.store.sqlite_transcribes import SqliteTranscribes
 from confsvc.store.sqlite_webhooks import SqliteWebhooks
 
 __all__ = ["CHECKPOINT_COMMITS", "MIGRATIONS", "SCHEMA_VERSION", "SqliteStore"]
@@ -45,7 +46,13 @@ CHECKPOINT_COMMITS = 500
 
 
 class SqliteStore(
-    SqlStore, SqliteConferences, SqliteRecordings, SqliteEvents, SqliteWebhooks, SqliteCalls
+    SqlStore,
+    SqliteConferences,
+    SqliteRecordings,
+    SqliteTranscribes,
+    SqliteEvents,
+    SqliteWebhooks,
+    SqliteCalls,
 ):
     """`Store` on one SQLite file. Use `await open()`/`close()` or `async with`. The
     resources' methods come from the sqlite_* parts (shared with PgStore)."""

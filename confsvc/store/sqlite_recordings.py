@@ -39,10 +39,12 @@ RECORDINGS_SCHEMA: list[str] = [
 
 # Migration 6 (issue 11): why a failed recording failed (NULL otherwise).
 RECORDINGS_REASON_SCHEMA: list[str] = ["ALTER TABLE recordings ADD COLUMN reason TEXT"]
+# Migration 9 (issue 13): the recording's text (Plivo transcriptionType auto).
+RECORDINGS_TRANSCRIPT_SCHEMA: list[str] = ["ALTER TABLE recordings ADD COLUMN transcript TEXT"]
 
 _REC_COLS = (
     "id, customer_id, conference_id, status, format, max_duration, beep, duration_ms, "
-    "start_ms, end_ms, size_bytes, reason, tm_create, tm_update"
+    "start_ms, end_ms, size_bytes, reason, transcript, tm_create, tm_update"
 )
 _NAMES = [c.strip() for c in _REC_COLS.split(",")]
 _UPSERT_REC = (

@@ -17,7 +17,12 @@ from confsvc.domain.ids import from_iso, to_iso
 from confsvc.store.sqlite_calls import CALLS_SCHEMA
 from confsvc.store.sqlite_events import EVENTS_SCHEMA, TENANT_SEQ_SCHEMA
 from confsvc.store.sqlite_ops import Row
-from confsvc.store.sqlite_recordings import RECORDINGS_REASON_SCHEMA, RECORDINGS_SCHEMA
+from confsvc.store.sqlite_recordings import (
+    RECORDINGS_REASON_SCHEMA,
+    RECORDINGS_SCHEMA,
+    RECORDINGS_TRANSCRIPT_SCHEMA,
+)
+from confsvc.store.sqlite_transcribes import TRANSCRIBES_SCHEMA
 from confsvc.store.sqlite_webhooks import WEBHOOKS_SCHEMA
 
 # Each migration is (version, statements); append new ones, never edit applied ones.
@@ -130,6 +135,20 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
     (7, [*TENANT_SEQ_SCHEMA]),
     # Recordings always end (issue 11): a failed recording's reason.
     (8, [*RECORDINGS_REASON_SCHEMA]),
+    (
+        9,
+        [
+            # Transcription (issue 13): live per-speaker transcribes and the recordings'.
+            "ALTER TABLE conferences ADD COLUMN transcribe INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE conferences ADD COLUMN transcribe_language TEXT",
+            "ALTER TABLE conferences ADD COLUMN transcribe_id TEXT",
+            "ALTER TABLE conferences ADD COLUMN transcribe_ids TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE conferences ADD COLUMN transcription_type TEXT",
+            "ALTER TABLE conferences ADD COLUMN transcription_url TEXT",
+            *TRANSCRIBES_SCHEMA,
+            *RECORDINGS_TRANSCRIPT_SCHEMA,
+        ],
+    ),
 ]
 # The runner applies every version not yet applied, in order (a gap is tolerated).
 SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)
@@ -138,7 +157,8 @@ _CONF_COLS = (
     "id, customer_id, type, status, name, detail, room, timeout, max_participants, data, "
     "record, record_format, notify_url, notify_method, callback_url, callback_method, "
     "conferencecall_ids, recording_id, recording_ids, tm_create, "
-    "tm_update, tm_delete, options, floor_conferencecall_id"
+    "tm_update, tm_delete, options, floor_conferencecall_id, transcribe, transcribe_language, "
+    "transcribe_id, transcribe_ids, transcription_type, transcription_url"
 )
 _CALL_COLS = (
     "id, customer_id, conference_id, reference_type, reference_id, status, caller_number, "
@@ -169,7 +189,7 @@ _INSERT_CONF = (
 
 # --- row <-> model -----------------------------------------------------------------------
 
-_JSON_COLS = frozenset({"data", "conferencecall_ids", "recording_ids", "options"})
+_JSON_COLS = frozenset({"data", "conferencecall_ids", "recording_ids", "options", "transcribe_ids"})
 _TIME_COLS = frozenset({"tm_create", "tm_update", "tm_delete", "tm_join"})
 
 

@@ -198,6 +198,25 @@ class FakeAri:
                 )
             await self.engine.handle_event(StasisEnd(type="StasisEnd", channel=channel))
 
+    # --- transcription legs (confsvc/transcribe/legs.py) -------------------------------
+
+    async def snoop(
+        self, channel_id: str, snoop_id: str, *, spy: str = "in", app: str | None = None
+    ) -> Channel:
+        self._record("snoop", channel_id, snoop_id, spy=spy)
+        self._need_channel(channel_id, "snoop")
+        channel = Channel(id=snoop_id, name=f"Snoop/{channel_id}")
+        self.channels[snoop_id] = channel
+        return channel
+
+    async def external_media(
+        self, channel_id: str, external_host: str, *, format: str = "slin16", app: str | None = None
+    ) -> Channel:
+        self._record("external_media", channel_id, external_host, format=format)
+        channel = Channel(id=channel_id, name=f"UnicastRTP/{external_host}")
+        self.channels[channel_id] = channel
+        return channel
+
     # --- recordings ----------------------------------------------------------------------
     # Live recordings by name; stopping one stores `recording_audio` under its name and
     # (with auto_leave's sibling `auto_finish`) plays back RecordingFinished.

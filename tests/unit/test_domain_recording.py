@@ -176,6 +176,7 @@ def test_to_json_shape() -> None:
         "size_bytes": 0,
         "reason": None,  # only a failed recording has one
         "download_url": None,  # nothing to download yet
+        "transcript": None,
         "tm_create": "2024-05-01T12:00:00.000000Z",
         "tm_update": None,
     }

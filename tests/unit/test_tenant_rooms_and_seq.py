@@ -18,7 +18,7 @@ from confsvc.domain.errors import RoomTaken
 from confsvc.domain.ids import now
 from confsvc.events.model import Event
 from confsvc.store.sqlite import SqliteStore
-from confsvc.store.sqlite_schema import _INSERT_CONF, _conf_params
+from confsvc.store.sqlite_schema import _CONF_COLS, _conf_params
 from tests.support.fake_ari import ApiHarness, api_harness
 from tests.support.old_store import database_at
 
@@ -135,8 +135,17 @@ def v5_database(path: Path) -> dict[str, str]:
         "a_alone": create_conference(customer_id="cust-a", now=t, room="alone"),
         "b_ended": create_conference(customer_id="cust-b", now=t, room="ended").terminate(t)[0],
     }
+    # Only the columns schema 5 has (later migrations add more).
+    have = {r[1] for r in db.execute("PRAGMA table_info(conferences)")}
+    names = [n.strip() for n in _CONF_COLS.split(",")]
+    keep = [i for i, n in enumerate(names) if n in have]
+    insert = (
+        f"INSERT INTO conferences ({', '.join(names[i] for i in keep)}) "
+        f"VALUES ({', '.join('?' for _ in keep)})"
+    )
     for c in confs.values():
-        db.execute(_INSERT_CONF, _conf_params(c))
+        params = _conf_params(c)
+        db.execute(insert, [params[i] for i in keep])
     # Store order: a b a a b -> per tenant: a 1 2 3, b 1 2.
     for n, customer in enumerate(["cust-a", "cust-b", "cust-a", "cust-a", "cust-b"], start=1):
         db.execute(

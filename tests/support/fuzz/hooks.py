@@ -93,9 +93,12 @@ def flatmap_body(context: schemathesis.HookContext, body: Any) -> st.SearchStrat
         return st.just(body)
     sink = _env("FUZZ_SINK_URL")
     choices: dict[str, list[Any]] = {}
-    for key in ("url", "notify_url", "callback_url"):
+    for key in ("url", "notify_url", "callback_url", "transcription_url"):
         if key in body:
             choices[key] = [body[key], sink]
+    for key in ("language", "transcribe_language"):  # the one the bundled model speaks
+        if key in body:
+            choices[key] = [body[key], "en-US"]
     if "media" in body:
         choices["media"] = [body["media"], "beep:1", sink]
     if "dest" in body or "destinations" in body:
