@@ -84,7 +84,7 @@ async def begin(core: EngineCore, conf: Conference, tag: str) -> Conference:
     async def write(store: Store) -> None:
         await store.save_transcribe(tx)
         await store.save_conference(started, conf)
-        await core.bus.emit("transcribe_started", tx.customer_id, tx.to_json())
+        await core.bus.journal.emit(store, "transcribe_started", tx.customer_id, tx.to_json())
 
     core.rooms.remember(started)
     await core.writer.submit(write)
@@ -173,11 +173,12 @@ async def _segment(
         text=text,
         now=core.now(),
     )
-    async with core.store.transaction():
-        if await core.store.get_transcribe(tx.id) is None:
+    async with core.store.transaction() as store:
+        if await store.get_transcribe(tx.id) is None:
             return  # deleted meanwhile (a late utterance of a stopped transcription)
-        await core.store.add_transcript(seg)
-        await core.bus.emit("transcript_created", seg.customer_id, seg.to_json())
+        await store.add_transcript(seg)
+        # In this transaction (bus.emit would queue behind it in the writer and wait).
+        await core.bus.journal.emit(store, "transcript_created", seg.customer_id, seg.to_json())
     log.info("transcript", transcribe=tx.id, call=call.id, chars=len(seg.text))
 
 
@@ -211,7 +212,8 @@ async def stop_inside_lane(core: EngineCore, conference_id: str, transcribe_id: 
     async def write(store: Store) -> None:
         if finished is not None:
             await store.save_transcribe(finished)
-            await core.bus.emit("transcribe_finished", finished.customer_id, finished.to_json())
+            data = finished.to_json()
+            await core.bus.journal.emit(store, "transcribe_finished", finished.customer_id, data)
         if conf is not None and conf is not old:
             await store.save_conference(conf, old)
 
