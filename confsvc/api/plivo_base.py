@@ -91,6 +91,9 @@ class PlivoBase:
         body = None if request.method == "GET" else await json_object(request, forms=True)
         for key, value in (body or {}).items():
             if key in IGNORED:
+                # Ignored, but still what the document says: a string (or null).
+                if value is not None and not isinstance(value, str):
+                    raise ApiError.invalid_field(key, "must be a string")
                 continue
             if key not in (*body_fields, "callback_url", "callback_method"):
                 raise ApiError.invalid_field(key, "unknown field")
