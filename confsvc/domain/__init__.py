@@ -15,7 +15,7 @@ from confsvc.domain.conference import (
     is_expired,
     timeout_deadline,
 )
-from confsvc.domain.conference import create as create_conference
+from confsvc.domain.conference_create import create as create_conference
 from confsvc.domain.conferencecall import (
     Caller,
     Conferencecall,

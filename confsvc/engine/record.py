@@ -50,7 +50,7 @@ from confsvc.domain.recording import (
 from confsvc.engine import audio, record_end
 from confsvc.engine.core import EngineCore
 from confsvc.engine.errors import AsteriskUnavailable, NotFound
-from confsvc.engine.lookup import owned_conference
+from confsvc.engine.lookup import delete_owned, owned_conference
 from confsvc.engine.record_end import LIVE_STATES, finalize
 from confsvc.store.base import Store
 
@@ -269,24 +269,22 @@ def ari_time(timestamp: str | None) -> datetime | None:
 
 async def delete(core: EngineCore, customer_id: str, recording_id: str) -> Recording:
     """DELETE /recordings/{id}: the row and the file; 409 while it is being recorded."""
-    rec = await core.store.get_recording(recording_id, customer_id)
-    if rec is None:
-        raise NotFound("recording", recording_id)
 
-    async def do() -> Recording:
-        current = await core.store.get_recording(recording_id, customer_id)
-        if current is None:
-            raise NotFound("recording", recording_id)
-        current.check_deletable()
+    async def remove(current: Recording) -> None:
         await core.store.delete_recording(current.id)
         await asyncio.to_thread(audio.remove, core.settings.recordings_dir / current.filename)
         if current.reason == ASTERISK_UNAVAILABLE:  # Asterisk may still hold its copy
             with contextlib.suppress(AriError):
                 await core.ari.delete_stored_recording(current.id)
         log.info("recording deleted", recording=current.id)
-        return current
 
-    return await core.lanes.run(rec.conference_id, do)
+    return await delete_owned(
+        core,
+        "recording",
+        recording_id,
+        lambda: core.store.get_recording(recording_id, customer_id),
+        remove,
+    )
 
 
 # --- reconcile -------------------------------------------------------------------------

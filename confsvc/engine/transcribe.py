@@ -34,8 +34,7 @@ from confsvc.domain.transcribe import (
     validate_language,
 )
 from confsvc.engine.core import EngineCore
-from confsvc.engine.errors import NotFound
-from confsvc.engine.lookup import owned_conference
+from confsvc.engine.lookup import delete_owned, owned_conference
 from confsvc.store.base import Store
 from confsvc.transcribe.legs import Leg, is_leg
 from confsvc.transcribe.vad import Utterance
@@ -228,19 +227,17 @@ async def stop_inside_lane(core: EngineCore, conference_id: str, transcribe_id: 
 
 async def delete(core: EngineCore, customer_id: str, transcribe_id: str) -> Transcribe:
     """DELETE /transcribes/{id}: it and its transcripts; 409 while progressing."""
-    tx = await core.store.get_transcribe(transcribe_id, customer_id)
-    if tx is None:
-        raise NotFound("transcribe", transcribe_id)
 
-    async def do() -> Transcribe:
-        current = await core.store.get_transcribe(transcribe_id, customer_id)
-        if current is None:
-            raise NotFound("transcribe", transcribe_id)
-        current.check_deletable()
+    async def remove(current: Transcribe) -> None:
         await core.store.delete_transcribe(current.id)
-        return current
 
-    return await core.lanes.run(tx.conference_id, do)
+    return await delete_owned(
+        core,
+        "transcribe",
+        transcribe_id,
+        lambda: core.store.get_transcribe(transcribe_id, customer_id),
+        remove,
+    )
 
 
 # --- reconcile -------------------------------------------------------------------------

@@ -15,10 +15,10 @@ from confsvc.domain.conference import (
     DestroyBridge,
     KickCall,
     StopRecording,
-    create,
     is_expired,
     timeout_deadline,
 )
+from confsvc.domain.conference_create import create
 from confsvc.domain.errors import ConferenceFull, InvalidTransition, ValidationFailed
 from confsvc.domain.room import is_valid_room
 

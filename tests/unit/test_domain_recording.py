@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from confsvc.domain.conference import ConferenceStatus
-from confsvc.domain.conference import create as create_conference
+from confsvc.domain.conference_create import create as create_conference
 from confsvc.domain.errors import InvalidTransition, ValidationFailed
 from confsvc.domain.recording import (
     FAILURE_REASONS,

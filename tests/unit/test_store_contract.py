@@ -14,7 +14,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from confsvc.domain.conference import Conference, ConferenceStatus, create
+from confsvc.domain.conference import Conference, ConferenceStatus
+from confsvc.domain.conference_create import create
 from confsvc.domain.conferencecall import Conferencecall, ConferencecallStatus
 from confsvc.domain.conferencecall import create as create_call
 from confsvc.domain.errors import RoomTaken, ValidationFailed

@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from confsvc.config import Settings
-from confsvc.domain.conference import create
+from confsvc.domain.conference_create import create
 from confsvc.domain.errors import RoomTaken
 from confsvc.domain.ids import new_id, now
 from confsvc.events.model import Event

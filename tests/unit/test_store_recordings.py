@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from confsvc.domain.conference import create as create_conference
+from confsvc.domain.conference_create import create as create_conference
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.recording import Recording, RecordingFormat, RecordingStatus, create
 from confsvc.store import SCHEMA_VERSION, SqliteStore, Store
