@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from confsvc.domain import ConferencecallStatus
+from tests.support.dialout import ALLOW, A, answer, place
 from tests.support.fake_ari import EngineHarness, engine_harness, eventually
 
 JOINING, JOINED, LEAVED = (
@@ -153,3 +154,53 @@ async def test_the_conference_ending_plays_post_actions_to_everyone(h: EngineHar
     played = sorted(a[0] for a, _ in h.ari.called("play_on_channel"))
     assert played == ["chan-1", "chan-2"]
     assert (await h.conference(conf.id)).status.value == "terminated"
+
+
+async def dtmf(h: EngineHarness, channel_id: str, digits: str) -> None:
+    for d in digits:
+        await h.send(
+            {"type": "ChannelDtmfReceived", "digit": d, "channel": h.channel_data[channel_id]}
+        )
+
+
+async def test_a_pin_room_asks_the_pin_first_then_runs_the_pre_actions(h: EngineHarness) -> None:
+    conf = await h.create(room="r1", options={"pin": "12"}, pre_actions=[{"type": "beep"}])
+    await h.stasis_start("chan-1", "r1")
+    await dtmf(h, "chan-1", "12#")
+    await idle(h)
+    assert order(h, "answer", "play_on_channel", "add_channel") == [
+        ("answer", ("chan-1",)),
+        ("play_on_channel", ["sound:conf-getpin"]),
+        ("play_on_channel", ["sound:beep"]),
+        ("add_channel", (conf.id, "chan-1")),
+    ]
+    await h.entered("chan-1", conf.id)
+    assert (await h.call_of("chan-1")).status is JOINED
+
+
+async def test_star_with_hangup_on_star_plays_the_post_actions(h: EngineHarness) -> None:
+    conf = await h.create(
+        room="r1", options={"hangup_on_star": True}, post_actions=[{"type": "beep"}]
+    )
+    await h.dial_in("chan-1", "r1")
+    await dtmf(h, "chan-1", "*")
+    await idle(h)
+    assert order(h, "remove_channel", "play_on_channel", "hangup") == [
+        ("remove_channel", (conf.id, "chan-1")),
+        ("play_on_channel", ["sound:beep"]),
+        ("hangup", ("chan-1",)),
+    ]
+
+
+async def test_a_dial_out_callee_hears_the_pre_actions_before_the_room(tmp_path: Path) -> None:
+    async with engine_harness(tmp_path, dialout_allow=ALLOW) as d:
+        d.ari.finish_plays = True
+        conf = await d.create(room="board", pre_actions=[{"type": "beep"}])
+        (txn,) = await place(d, conf.id, A)
+        await answer(d, txn)
+        await idle(d)
+        assert order(d, "play_on_channel", "add_channel") == [
+            ("play_on_channel", ["sound:beep"]),
+            ("add_channel", (conf.id, txn)),
+        ]
+        assert (await d.call_of(txn)).status is JOINED  # entered once added (the helper)
