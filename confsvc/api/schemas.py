@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from confsvc.api.action_schemas import POST_ACTIONS_DOC, PRE_ACTIONS_DOC, Action
 from confsvc.api.json_types import Integer
 from confsvc.api.member_schemas import (
     ConferenceControlOut,
@@ -147,6 +148,13 @@ class ConferenceCreate(_Request, OptionFields):
         },
     )
 
+    pre_actions: list[dict[str, Any]] = Field(
+        default_factory=list, json_schema_extra=PRE_ACTIONS_DOC
+    )
+    post_actions: list[dict[str, Any]] = Field(
+        default_factory=list, json_schema_extra=POST_ACTIONS_DOC
+    )
+
     def engine_fields(self) -> dict[str, Any]:
         # None (room, max_participants) means "let the domain choose": leave it out.
         # The member options (OptionFields) go to the domain as one `options` object.
@@ -174,6 +182,13 @@ class ConferenceUpdate(_Request):
     notify_method: str = Field(default="POST", json_schema_extra=_METHOD_DOC)
     callback_url: str = Field(default="", json_schema_extra=_CALLBACK_URL_DOC)
     callback_method: str = Field(default="POST", json_schema_extra=_METHOD_DOC)
+    # Replaced as a whole; [] = none.
+    pre_actions: list[dict[str, Any]] = Field(
+        default_factory=list, json_schema_extra=PRE_ACTIONS_DOC
+    )
+    post_actions: list[dict[str, Any]] = Field(
+        default_factory=list, json_schema_extra=POST_ACTIONS_DOC
+    )
 
     def engine_fields(self) -> dict[str, Any]:
         return self.model_dump(exclude_unset=True)
@@ -250,6 +265,8 @@ class Conference(ConferenceControlOut):
     transcribe_ids: list[str] = Field(description="Every transcription of this conference.")
     transcription_type: str | None
     transcription_url: str | None
+    pre_actions: list[Action] = Field(description="What a caller hears on its way in.")
+    post_actions: list[Action] = Field(description="What a removed caller hears on its way out.")
     tm_create: str = Field(json_schema_extra=_TIME_DOC)
     tm_update: str | None = Field(json_schema_extra=_TIME_DOC)
     tm_delete: str | None = Field(json_schema_extra=_TIME_DOC)

@@ -275,6 +275,10 @@ class AriClient:
         }
         await self._request("POST", f"/bridges/{_seg(bridge_id)}/addChannel", params)
 
+    async def remove_channel(self, bridge_id: str, channel_id: str) -> None:
+        params = {"channel": channel_id}
+        await self._request("POST", f"/bridges/{_seg(bridge_id)}/removeChannel", params)
+
     async def play_on_bridge(
         self,
         bridge_id: str,

@@ -30,6 +30,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 # Re-exported: callers know these as conference.<NAME>.
+from confsvc.domain.actions import Action, validate_actions
 from confsvc.domain.conference_effects import ArmTimeout as ArmTimeout
 from confsvc.domain.conference_effects import ConferenceEffect as ConferenceEffect
 from confsvc.domain.conference_effects import DestroyBridge as DestroyBridge
@@ -116,6 +117,9 @@ class Conference(BaseModel):
     transcribe_ids: tuple[str, ...] = ()
     transcription_type: str | None = None
     transcription_url: str | None = None
+    # What each caller hears on its way in / out (domain/actions.py, engine/actions.py).
+    pre_actions: tuple[Action, ...] = ()
+    post_actions: tuple[Action, ...] = ()
     tm_create: AwareDatetime
     tm_update: AwareDatetime | None = None
     tm_delete: AwareDatetime | None = None
@@ -286,11 +290,14 @@ class Conference(BaseModel):
         detail: str | None = None,
         timeout: int | None = None,
         data: dict[str, Any] | None = None,
+        pre_actions: list[Any] | None = None,
+        post_actions: list[Any] | None = None,
         **hooks: str | None,
     ) -> tuple[Conference, list[ConferenceEffect]]:
-        """Change name/detail/timeout/data (None = leave as is) while not terminated. type,
-        room and max_participants are immutable. A new timeout counts from tm_create, so a
-        value already in the past ends the conference at once (via the re-armed timer)."""
+        """Change name/detail/timeout/data/pre_actions/post_actions (None = leave as is)
+        while not terminated. type, room and max_participants are immutable. A new timeout
+        counts from tm_create, so a value already in the past ends the conference at once
+        (via the re-armed timer)."""
         if self.status is S.TERMINATED:
             raise self._refuse("update")
         changes: dict[str, Any] = {}
@@ -302,6 +309,10 @@ class Conference(BaseModel):
             changes["data"] = validate_data(data)
         if timeout is not None:
             changes["timeout"] = validate_timeout(timeout)
+        if pre_actions is not None:  # replaced as a whole
+            changes["pre_actions"] = validate_actions(pre_actions, "pre_actions")
+        if post_actions is not None:
+            changes["post_actions"] = validate_actions(post_actions, "post_actions")
         changes.update(hook_changes(**hooks))  # notify_/callback_ url and method
         conf = self._with(now, **changes)
         effects: list[ConferenceEffect] = []
@@ -344,6 +355,8 @@ class Conference(BaseModel):
             "transcribe_ids": list(self.transcribe_ids),
             "transcription_type": self.transcription_type,
             "transcription_url": self.transcription_url,
+            "pre_actions": [a.to_json() for a in self.pre_actions],
+            "post_actions": [a.to_json() for a in self.post_actions],
             "tm_create": to_iso(self.tm_create),
             "tm_update": to_iso(self.tm_update),
             "tm_delete": to_iso(self.tm_delete),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from confsvc.domain.actions import validate_actions
 from confsvc.domain.conference import Conference, ConferenceStatus
 from confsvc.domain.conference_rules import (
     CUSTOMER_ID_MAX,
@@ -50,6 +51,8 @@ def create(
     transcribe_language: str | None = None,
     transcription_type: str | None = None,
     transcription_url: str | None = None,
+    pre_actions: list[Any] | None = None,
+    post_actions: list[Any] | None = None,
     **hooks: str | None,
 ) -> Conference:
     """A validated new conference in `starting`. room None -> generated (the store still
@@ -85,5 +88,7 @@ def create(
         transcribe_language=language,
         transcription_type=validate_transcription_type(transcription_type),
         transcription_url=validate_url("transcription_url", transcription_url),
+        pre_actions=validate_actions(pre_actions, "pre_actions"),
+        post_actions=validate_actions(post_actions, "post_actions"),
         tm_create=ensure_utc(now),
     )

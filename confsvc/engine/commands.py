@@ -13,6 +13,7 @@ from confsvc.domain import (
     DomainError,
     create_conference,
 )
+from confsvc.domain.actions import action_urls, validate_actions
 from confsvc.domain.hooks import hook_changes
 from confsvc.engine import moderation
 from confsvc.engine.core import EngineCore
@@ -36,6 +37,8 @@ async def open_conference(core: EngineCore, customer_id: str, **fields: Any) -> 
             "enter_sound": o.enter_sound,
             "exit_sound": o.exit_sound,
             "wait_sound": o.wait_sound,
+            **action_urls(conf.pre_actions, "pre_actions"),
+            **action_urls(conf.post_actions, "post_actions"),
         }
     )  # 422 url_not_allowed before anything is stored
     await core.writer.flush()  # a room that has just ended may still be live on disk
@@ -87,6 +90,11 @@ async def update_conference(
     # The outbound policy on new URLs, outside the lane (DNS); their form first.
     urls = {k: changes[k] for k in ("notify_url", "callback_url") if k in changes}
     await core.outbound.check_all(hook_changes(**urls))
+    for field in ("pre_actions", "post_actions"):  # play URLs, their form first
+        if field in changes:
+            await core.outbound.check_all(
+                action_urls(validate_actions(changes[field], field), field)
+            )
 
     async def change() -> Conference:
         conf = await owned_conference(core, customer_id, conference_id)

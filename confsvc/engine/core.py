@@ -21,6 +21,7 @@ from confsvc.engine.rooms import Rooms
 from confsvc.engine.timers import Timers
 from confsvc.events.bus import Bus
 from confsvc.outbound import OutboundPolicy
+from confsvc.speech import Speech, SpeechConfig
 from confsvc.store.base import UNKNOWN, Store
 from confsvc.transcribe.service import Transcription
 
@@ -86,8 +87,13 @@ class EngineCore:
         self.background: set[asyncio.Task[None]] = set()
         # channel id -> conference id while its admission waits in the lane.
         self.admitting: dict[str, str] = {}
-        # playback id -> future resolved by PlaybackFinished (prompts we wait for).
-        self.playbacks: dict[str, asyncio.Future[None]] = {}
+        # playback id -> future resolved by PlaybackFinished with its state (prompts we
+        # wait for).
+        self.playbacks: dict[str, asyncio.Future[str]] = {}
+        # Speech for talk actions (engine/actions.py); the same cache as Plivo Speak's.
+        self.speech = Speech(SpeechConfig(settings.asterisk_sounds_dir, settings.runtime_root))
+        # conferencecall id -> the digits of a digits_receive action being waited for.
+        self.action_digits: dict[str, asyncio.Queue[str]] = {}
         # recording id -> future resolved once it is finalized (recording_stop waits).
         self.recording_waiters: dict[str, asyncio.Future[None]] = {}
         # Participant control in memory: PIN entries, digits, time limits, wait sounds.
@@ -106,16 +112,16 @@ class EngineCore:
     def now(self) -> datetime:
         return utcnow()
 
-    def expect_playback(self, playback_id: str) -> asyncio.Future[None]:
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    def expect_playback(self, playback_id: str) -> asyncio.Future[str]:
+        fut: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self.playbacks[playback_id] = fut
         fut.add_done_callback(lambda _: self.playbacks.pop(playback_id, None))
         return fut
 
-    def playback_finished(self, playback_id: str) -> None:
+    def playback_finished(self, playback_id: str, state: str = "done") -> None:
         fut = self.playbacks.get(playback_id)
         if fut is not None and not fut.done():
-            fut.set_result(None)
+            fut.set_result(state)
 
     def expect_recording(self, recording_id: str) -> asyncio.Future[None]:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()

@@ -29,6 +29,9 @@ async def received(core: EngineCore, channel_id: str, digit: str) -> None:
     call = await core.conferencecall(call_id) if call_id else None
     if call is None or not call.is_kickable:
         return
+    if (waiting := core.action_digits.get(call.id)) is not None:  # digits_receive action
+        waiting.put_nowait(digit)
+        return
     if call.pin_entry:
         await pin.digit(core, call, digit)
         return

@@ -7,12 +7,15 @@ from __future__ import annotations
 from confsvc.domain import Conference, Conferencecall
 from confsvc.domain.moderation import initial_mute, moderator_present
 from confsvc.domain.options import Role
-from confsvc.engine import member
+from confsvc.engine import member, pre_actions
 from confsvc.engine.core import EngineCore
 
 
 async def enter_room(core: EngineCore, conf: Conference, call: Conferencecall, role: Role) -> None:
     call = await settle_entry(core, conf, call, role)
+    if conf.pre_actions:  # after the PIN: the actions, then the bridge (pre_actions.py)
+        core.spawn(pre_actions.enter(core, conf, call, answered=True))
+        return
     await core.ari.add_channel(conf.id, call.reference_id, absorb_dtmf=True)
 
 

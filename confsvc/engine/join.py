@@ -15,7 +15,7 @@ from confsvc.domain import (
     create_conferencecall,
 )
 from confsvc.domain.options import Role
-from confsvc.engine import moderation, record, transcribe
+from confsvc.engine import moderation, pre_actions, record, transcribe
 from confsvc.engine.core import EngineCore
 from confsvc.engine.entry import settle_entry
 
@@ -80,6 +80,9 @@ async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None
     # The room's state is settled: the two round trips to Asterisk happen outside the
     # lane, so the room's next caller is admitted meanwhile (a burst into one room no
     # longer queues behind each caller's answer). ChannelEnteredBridge makes it joined.
+    if conf.pre_actions:  # answer, the actions, then the bridge (engine/pre_actions.py)
+        core.spawn(pre_actions.enter(core, conf, call, answered=False))
+        return
     core.spawn(connect(core, conf.id, call.id, channel.id))
 
 

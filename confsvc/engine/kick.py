@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from confsvc.domain import Conferencecall
+from confsvc.engine import post_actions
 from confsvc.engine.core import EngineCore
 from confsvc.engine.lookup import owned_call
 
@@ -43,5 +44,6 @@ async def _kick(
         return call, None
     call, effects = call.kick(core.now())
     committed = core.save(None, call)
-    await core.apply(effects)  # the hangup: the caller hears the BYE before the disk
+    if not post_actions.take_over(core, call):  # post_actions hang up after playing
+        await core.apply(effects)  # the hangup: the caller hears the BYE before the disk
     return call, committed

@@ -79,7 +79,7 @@ async def route(core: EngineCore, event: Event) -> None:
         case StasisEnd():
             route_leave(core, event.channel.id, "stasis end")
         case PlaybackFinished():
-            core.playback_finished(event.playback.id)
+            core.playback_finished(event.playback.id, event.playback.state)
             moderation.playback_finished(core, event.playback.id, event.playback.state)
         case ChannelDtmfReceived():
             route_channel(core, event.channel.id, "dtmf", dtmf.received, event.digit)

@@ -40,6 +40,8 @@ CONFERENCECALL_TYPES = (
     "conferencecall_updated",
     # Not a state change: published through the Bus (events/bus.py) (DTMF).
     "conferencecall_digits",
+    # Bus too: a pre/post action skipped (engine/actions.py: unreachable media...).
+    "conferencecall_action_failed",
 )
 RECORDING_TYPES = ("recording_started", "recording_finished")
 # Transcription (issue 13), published through the Bus (engine/transcribe.py): not state

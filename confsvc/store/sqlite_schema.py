@@ -149,6 +149,15 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             *RECORDINGS_TRANSCRIPT_SCHEMA,
         ],
     ),
+    (
+        12,
+        [
+            # pre_actions / post_actions (issue 18): JSON arrays of actions. 12, not 10:
+            # other work may take 10 and 11 (the runner tolerates gaps).
+            "ALTER TABLE conferences ADD COLUMN pre_actions TEXT NOT NULL DEFAULT '[]'",
+            "ALTER TABLE conferences ADD COLUMN post_actions TEXT NOT NULL DEFAULT '[]'",
+        ],
+    ),
 ]
 # The runner applies every version not yet applied, in order (a gap is tolerated).
 SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)
@@ -158,7 +167,8 @@ _CONF_COLS = (
     "record, record_format, notify_url, notify_method, callback_url, callback_method, "
     "conferencecall_ids, recording_id, recording_ids, tm_create, "
     "tm_update, tm_delete, options, floor_conferencecall_id, transcribe, transcribe_language, "
-    "transcribe_id, transcribe_ids, transcription_type, transcription_url"
+    "transcribe_id, transcribe_ids, transcription_type, transcription_url, "
+    "pre_actions, post_actions"
 )
 _CALL_COLS = (
     "id, customer_id, conference_id, reference_type, reference_id, status, caller_number, "
@@ -189,7 +199,17 @@ _INSERT_CONF = (
 
 # --- row <-> model -----------------------------------------------------------------------
 
-_JSON_COLS = frozenset({"data", "conferencecall_ids", "recording_ids", "options", "transcribe_ids"})
+_JSON_COLS = frozenset(
+    {
+        "data",
+        "conferencecall_ids",
+        "recording_ids",
+        "options",
+        "transcribe_ids",
+        "pre_actions",
+        "post_actions",
+    }
+)
 _TIME_COLS = frozenset({"tm_create", "tm_update", "tm_delete", "tm_join"})
 
 
@@ -198,6 +218,8 @@ def _to_db(value: Any) -> Any:
         return value.value
     if isinstance(value, datetime):
         return to_iso(value)
+    if isinstance(value, tuple) and value and isinstance(value[0], BaseModel):  # actions
+        return _json_text([v.model_dump(mode="json") for v in value])
     if isinstance(value, dict | tuple | list):
         return _json_text(value)
     if isinstance(value, BaseModel):  # conference options

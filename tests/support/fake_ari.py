@@ -41,6 +41,7 @@ from confsvc.ari import (
     ChannelLeftBridge,
     LiveRecording,
     Playback,
+    PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
     StasisEnd,
@@ -77,6 +78,9 @@ class FakeAri:
     live_recordings: dict[str, LiveRecording] = field(default_factory=dict)
     stored_recordings: dict[str, bytes] = field(default_factory=dict)
     recording_audio: bytes = field(default_factory=lambda: tone_wav(1.0))
+    # Plays on a channel end at once with PlaybackFinished (`failed` for a media URI with
+    # "unreachable" in it), as pre/post actions wait for them (engine/actions.py).
+    finish_plays: bool = False
 
     def _record(self, method: str, /, *args: Any, **kwargs: Any) -> None:
         self.calls.append((method, args, kwargs))
@@ -113,6 +117,18 @@ class FakeAri:
         if bridge is not None and isinstance(channel_id, str):
             bridge.channels.append(channel_id)
 
+    async def remove_channel(self, bridge_id: str, channel_id: str) -> None:
+        self._record("remove_channel", bridge_id, channel_id)
+        bridge = self.bridges.get(bridge_id)
+        channel = self.channels.get(channel_id)
+        if bridge is None or channel is None or channel_id not in bridge.channels:
+            raise AriNotFound(404, "POST", f"/bridges/{bridge_id}/removeChannel", "not found")
+        bridge.channels.remove(channel_id)
+        if self.auto_leave and self.engine is not None:
+            await self.engine.handle_event(
+                ChannelLeftBridge(type="ChannelLeftBridge", bridge=bridge, channel=channel)
+            )
+
     # --- channels ----------------------------------------------------------------------
 
     async def list_channels(self) -> list[Channel]:
@@ -131,7 +147,14 @@ class FakeAri:
     ) -> Playback:
         self._record("play_on_channel", channel_id, media, playback_id=playback_id)
         self._need_channel(channel_id, "play")
-        return Playback(id=playback_id or "pb", media_uri=str(media), state="queued")
+        playback = Playback(id=playback_id or "pb", media_uri=str(media), state="queued")
+        if self.finish_plays and self.engine is not None:
+            state = "failed" if "unreachable" in str(media) else "done"
+            ended = msgspec.structs.replace(playback, state=state)
+            await self.engine.handle_event(
+                PlaybackFinished(type="PlaybackFinished", playback=ended)
+            )
+        return playback
 
     # --- participant control (issue 5): mute/deaf, DTMF, talk detection, bridge sounds --
     # `fail_member_ops`: Asterisk unreachable for these calls. A channel the fake does

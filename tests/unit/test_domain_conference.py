@@ -391,6 +391,8 @@ def test_to_json_shape() -> None:
         "transcribe_ids": [],
         "transcription_type": None,
         "transcription_url": None,
+        "pre_actions": [],
+        "post_actions": [],
         "tm_create": "2024-05-01T12:00:00.000000Z",
         "tm_update": "2024-05-01T12:00:01.000000Z",
         "tm_delete": None,
