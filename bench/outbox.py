@@ -43,6 +43,7 @@ from confsvc.api import create_app
 from confsvc.config import Settings
 from confsvc.domain import new_id, now
 from confsvc.engine import Engine
+from confsvc.events import wiring as events_wiring
 from confsvc.events.model import Webhook
 from confsvc.events.outbox import Outbox
 from confsvc.events.ws import Hub
@@ -168,7 +169,8 @@ async def controller(tmp: Path) -> AsyncIterator[Controller]:
     await store.open()
     outbound = OutboundPolicy.from_settings(settings)
     ari = FakeAri()
-    engine = Engine(settings, store, ari, outbound=outbound)  # type: ignore[arg-type]
+    bus = events_wiring.connect(store, settings)  # as server.py wires it
+    engine = Engine(settings, store, ari, bus=bus, outbound=outbound)  # type: ignore[arg-type]
     ari.engine = engine
     hub = Hub(store, queue_size=settings.ws_queue_size)
     outbox = Outbox(store, settings)  # requests made by a worker process, as in serve

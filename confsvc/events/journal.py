@@ -10,6 +10,7 @@ logged as a structlog line named after its type."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -43,7 +44,7 @@ class JournalStore(Protocol):
 
     async def webhooks_of(self, customer_id: str) -> list[Webhook]: ...
 
-    async def add_delivery(self, d: Delivery) -> None: ...
+    async def add_deliveries(self, ds: Sequence[Delivery]) -> None: ...
 
     def after_commit(self, fn: Any) -> None: ...
 
@@ -134,8 +135,7 @@ class Journal:
         )
         event = replace(event, seq=await store.append_event(event))
         hooks = await store.webhooks_of(customer_id)
-        for delivery in plan(event, conf, hooks, self.public_url, floor):
-            await store.add_delivery(delivery)
+        await store.add_deliveries(plan(event, conf, hooks, self.public_url, floor))
         store.after_commit(lambda: _log(event))
         return event
 

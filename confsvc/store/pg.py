@@ -105,6 +105,10 @@ class PgStore(
         w = await self._writer()
         await w.execute(to_pg(sql), *pg_params(params))
 
+    async def _exec_many_w(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        w = await self._writer()
+        await w.executemany(to_pg(sql), [pg_params(r) for r in rows])
+
     async def _query_w(self, sql: str, params: Sequence[Any]) -> list[Row]:
         w = await self._writer()
         return list(await w.fetch(to_pg(sql), *pg_params(params)))

@@ -86,6 +86,11 @@ class SqlStore:
         """One statement on the writer connection."""
         raise NotImplementedError
 
+    async def _exec_many_w(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for each of `rows` on the writer connection (inside a
+        transaction): one call into the driver instead of one per row."""
+        raise NotImplementedError
+
     async def _query_w(self, sql: str, params: Sequence[Any]) -> list[Row]:
         """Rows of one statement on the writer connection (inside a transaction)."""
         raise NotImplementedError

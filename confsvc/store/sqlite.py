@@ -110,6 +110,9 @@ class SqliteStore(
     async def _exec_w(self, sql: str, params: Sequence[Any] = ()) -> None:
         _exec(self._writer(), sql, params)
 
+    async def _exec_many_w(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._writer().executemany(sql, rows).close()
+
     async def _query_w(self, sql: str, params: Sequence[Any]) -> list[Row]:
         return self._writer().execute(sql, params).fetchall()
 

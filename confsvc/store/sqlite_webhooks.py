@@ -294,12 +294,19 @@ class SqliteWebhooks(SqliteOps):
     def _webhook_deleted(self, webhook_id: str) -> None:
         self._delivery_listeners.tell(lambda listener: listener.webhook_deleted(webhook_id))
 
-    async def add_delivery(self, d: Delivery) -> None:
-        """Insert the row (in the caller's transaction, if any); the listeners get it
-        once that commits."""
+    async def add_deliveries(self, ds: Sequence[Delivery]) -> None:
+        """Insert the rows in one statement (in the caller's transaction, if any); the
+        listeners get them once that commits. An event fans out to every webhook of its
+        tenant: one executemany, not a statement per webhook."""
+        if not ds:
+            return
         async with self.transaction():
-            await self._write(_INSERT_DELIVERY, _delivery_params(d))
-            self.collect("deliveries", d, self._deliveries_added)
+            await self._exec_many_w(_INSERT_DELIVERY, [_delivery_params(d) for d in ds])
+            for d in ds:
+                self.collect("deliveries", d, self._deliveries_added)
+
+    async def add_delivery(self, d: Delivery) -> None:
+        await self.add_deliveries([d])
 
     async def pending_deliveries(self) -> AsyncIterator[list[Delivery]]:
         """Every pending delivery, oldest first, in batches (the deliverer's start)."""
