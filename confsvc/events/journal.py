@@ -19,6 +19,7 @@ from confsvc.config import Settings
 from confsvc.domain import Conference, Conferencecall, Recording, new_id
 from confsvc.domain import now as utcnow
 from confsvc.events.derive import Resource, derive
+from confsvc.events.member_action import action_delivery
 from confsvc.events.model import Delivery, Event, Webhook
 from confsvc.events.routing import plan
 
@@ -136,6 +137,9 @@ class Journal:
         hooks = await store.webhooks_of(customer_id)
         for delivery in plan(event, conf, hooks, self.public_url, floor):
             await store.add_delivery(delivery)
+        action = action_delivery(event, conf, self.public_url)  # a member's Plivo action URL
+        if action is not None:
+            await store.add_delivery(action)
         store.after_commit(lambda: _log(event))
         return event
 

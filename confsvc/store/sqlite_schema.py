@@ -149,6 +149,19 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             *RECORDINGS_TRANSCRIPT_SCHEMA,
         ],
     ),
+    (
+        10,
+        [
+            # Plivo's per-member options (issue 19), one JSON object per conferencecall.
+            "ALTER TABLE conferencecalls ADD COLUMN member_options TEXT NOT NULL DEFAULT '{}'",
+            # time_limit now means Plivo's timeLimit (the conference's maximum duration);
+            # the per-caller limit it meant before is member_time_limit. Options are
+            # compact JSON written by msgspec (`"time_limit":600`), so a text REPLACE moves
+            # the key in both SQLite and PostgreSQL.
+            """UPDATE conferences
+                SET options = REPLACE(options, '"time_limit":', '"member_time_limit":')""",
+        ],
+    ),
 ]
 # The runner applies every version not yet applied, in order (a gap is tolerated).
 SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)
@@ -163,7 +176,7 @@ _CONF_COLS = (
 _CALL_COLS = (
     "id, customer_id, conference_id, reference_type, reference_id, status, caller_number, "
     "caller_name, health_failures, tm_create, tm_update, tm_delete, "
-    "role, muted, deaf, talking, held, pin_entry, tm_join"
+    "role, muted, deaf, talking, held, pin_entry, tm_join, member_options"
 )
 
 
@@ -189,7 +202,9 @@ _INSERT_CONF = (
 
 # --- row <-> model -----------------------------------------------------------------------
 
-_JSON_COLS = frozenset({"data", "conferencecall_ids", "recording_ids", "options", "transcribe_ids"})
+_JSON_COLS = frozenset(
+    {"data", "conferencecall_ids", "recording_ids", "options", "transcribe_ids", "member_options"}
+)
 _TIME_COLS = frozenset({"tm_create", "tm_update", "tm_delete", "tm_join"})
 
 
