@@ -165,8 +165,11 @@ async def refresh_wait_sound(core: EngineCore, conference_id: str, *, force: boo
     if conf is None:
         return
     live = core.rooms.live_calls(conference_id)
-    waiting = bool(live) and not conference_started(conf.options, live)
-    uses_wait = bool(conf.options.wait_sound) or waiting
+    opts = conf.options
+    waiting = bool(live) and not conference_started(opts, live)
+    # A room that may wait (so after a restart the music may still be on) or waits now.
+    may_wait = opts.wait_for_moderator or not opts.start_conference_on_enter
+    uses_wait = bool(opts.wait_sound) or may_wait or waiting
     if not uses_wait and conference_id not in core.members.wait:
         return
     wanted = wanted_wait_sound(conf, live) or ""
