@@ -1,6 +1,7 @@
 """Plivo's per-member <Conference> options against a real Asterisk and real baresip
 phones (issue 19): a member with start_conference_on_enter=false waits with music until
-one with true arrives (FFT), the action URL gets the seed's parameters when a member
+one with true arrives (FFT), whose end_conference_on_exit ends the room when it leaves; the
+action URL gets the seed's parameters when a member
 leaves by `*`, and relay_dtmf relays every digit except those of digits_match."""
 
 from __future__ import annotations
@@ -42,10 +43,10 @@ async def test_a_waiting_member_hears_music_until_a_starter_joins(
         set_ = await controller.request(
             "PATCH",
             f"/v1/conferencecalls/{bob['id']}",
-            json={"start_conference_on_enter": True},
+            json={"start_conference_on_enter": True, "end_conference_on_exit": True},
             expect=200,
         )
-        assert set_["start_conference_on_enter"] is True
+        assert set_["start_conference_on_enter"] is True and set_["end_conference_on_exit"]
         w_start = time.monotonic()
         await asyncio.sleep(2.5)  # alice still waits: music, nobody heard
         w_end = time.monotonic()
@@ -59,7 +60,10 @@ async def test_a_waiting_member_hears_music_until_a_starter_joins(
             "PATCH", f"/v1/conferencecalls/{bob['id']}", json={"muted": True}
         )
         assert late["error"] == "conferencecall_invalid_state", late  # joined: too late
-        await hang_up_all([a, b])
+        # bob (end_conference_on_exit) leaves: the conference ends, alice is hung up
+        await b.hangup()
+        await a.wait_event("CALL_CLOSED", timeout=8)
+        await controller.wait_for(f"/v1/conferences/{cid}", lambda c: c["status"] == "terminated")
     music, _ = segment(a, w_start - t_a + 0.5, w_end - t_a)
     assert rms(music) > 200, f"no music while waiting (rms {rms(music):.0f})"
     assert share(a, STARTER, w_start - t_a + 0.5, w_end - t_a) < ABSENT
