@@ -256,3 +256,18 @@ async def test_stay_alone_false_member_turns_the_room_false(h: EngineHarness) ->
     await h.engine.settle()
     assert (await h.conference(conf.id)).status is ConferenceStatus.TERMINATED
     assert (await h.call_of("chan-1")).status is C.LEAVED
+
+
+async def test_a_recording_started_by_record_true_stops_at_24_hours(h: EngineHarness) -> None:
+    """VoIPBIN's "Maximum duration: 24 hours": no max_duration given is 86400 s, for
+    Asterisk and for the stored recording (its own timer)."""
+    conf = await h.create(room="r1", record=True)
+    await h.dial_in("chan-1", "r1")
+    await h.engine.settle()
+    ((_, kwargs),) = h.ari.called("record_bridge")
+    assert kwargs["max_duration_seconds"] == 86400
+    rec_id = (await h.conference(conf.id)).recording_id
+    assert rec_id is not None
+    rec = await h.store.get_recording(rec_id)
+    assert rec is not None and rec.max_duration == 86400
+    assert rec.deadline is not None
