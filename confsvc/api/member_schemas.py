@@ -50,7 +50,36 @@ class OptionFields(BaseModel):
     time_limit: Integer = Field(
         default=0,
         json_schema_extra={"minimum": 0, "maximum": TIME_LIMIT_MAX},
-        description="Seconds each caller may stay in the room; 0 = no limit.",
+        description="Plivo timeLimit: the conference's maximum duration in seconds from its "
+        "start (its creation); it ends then, as with timeout (the shorter wins). 0 = none.",
+    )
+    member_time_limit: Integer = Field(
+        default=0,
+        json_schema_extra={"minimum": 0, "maximum": TIME_LIMIT_MAX},
+        description="Seconds each caller may stay in the room, from its join; 0 = no limit.",
+    )
+    start_conference_on_enter: bool = Field(
+        default=True,
+        description="Default of the members' start_conference_on_enter (Plivo "
+        "startConferenceOnEnter): false: members wait muted, hearing music, until one "
+        "with true joins.",
+    )
+    end_conference_on_exit: bool = Field(
+        default=False,
+        description="Default of the members' end_conference_on_exit: a member with it "
+        "leaving ends the conference.",
+    )
+    action: str = Field(
+        default="",
+        json_schema_extra={"maxLength": URL_MAX},
+        description="Default action URL: invoked when a member leaves, with ConferenceName, "
+        "ConferenceUUID, ConferenceMemberID, RecordUrl, RecordingID ('' = none).",
+    )
+    method: str = Field(
+        default="POST", json_schema_extra={"enum": ["GET", "POST"]}, description="For action."
+    )
+    redirect: bool = Field(
+        default=True, description="Plivo's redirect; shown, no effect (no Plivo XML here)."
     )
     hangup_on_star: bool = Field(default=False, description="`*` takes the caller out.")
     digits_match: str = Field(
@@ -70,13 +99,47 @@ class OptionFields(BaseModel):
     )
 
 
+class MemberOptionsRequest(BaseModel):
+    """Per-member options (Plivo <Conference> attributes) of a call not yet in the room;
+    null: the conference default. JSON or form-encoded."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    start_conference_on_enter: bool | None = Field(
+        default=None, description="true: starts the conference; false: waits (muted, music)."
+    )
+    end_conference_on_exit: bool | None = Field(
+        default=None, description="true: the conference ends when this member leaves."
+    )
+    stay_alone: bool | None = Field(
+        default=None, description="false: the conference ends when a member is alone in it."
+    )
+    muted: bool | None = Field(default=None, description="Joins muted.")
+    action: str | None = Field(
+        default=None,
+        json_schema_extra={"maxLength": URL_MAX},
+        description="URL invoked when this member leaves ('' = none).",
+    )
+    method: str | None = Field(default=None, description="GET or POST, for action.")
+    redirect: bool | None = Field(default=None, description="Shown; no effect here.")
+
+
+class MemberOptionsOut(BaseModel):
+    start_conference_on_enter: bool | None = Field(description="null: the conference default.")
+    end_conference_on_exit: bool | None = Field(description="null: the conference default.")
+    stay_alone: bool | None = Field(description="null: the conference default.")
+    action: str | None = Field(description="null: the conference default.")
+    method: str | None = Field(description="null: the conference default.")
+    redirect: bool | None = Field(description="null: the conference default.")
+
+
 class ConferenceControlOut(OptionFields):
     floor_conferencecall_id: str | None = Field(
         default=None, description="Who last started talking (floor_events)."
     )
 
 
-class MemberFieldsOut(BaseModel):
+class MemberFieldsOut(MemberOptionsOut):
     role: Role
     muted: bool = Field(description="Not heard by the others.")
     deaf: bool = Field(description="Hears nothing of the room.")

@@ -3,6 +3,7 @@
     POST   .../mute   the caller is not heard      DELETE .../mute   heard again
     POST   .../deaf   the caller hears nothing     DELETE .../deaf   hears again
     POST   .../play   {"media": ...} to this caller only     DELETE .../play   stop it
+    PATCH | POST /v1/conferencecalls/{id}   Plivo's per-member options, before it joins
 Each answers the conferencecall (200). 404 for an unknown or another tenant's id, 409
 once the call is leaving/leaved (play: unless joined), 422 for a bad media value."""
 
@@ -12,9 +13,9 @@ from aiohttp import web
 
 from confsvc.api import schemas
 from confsvc.api.auth import customer_of
-from confsvc.api.bodies import json_body
+from confsvc.api.bodies import json_body, json_object
 from confsvc.api.errors import Handler
-from confsvc.api.member_schemas import PlayRequest
+from confsvc.api.member_schemas import MemberOptionsRequest, PlayRequest
 from confsvc.api.openapi import Route
 from confsvc.api.paging import query_params
 from confsvc.api.schemas import NoFields
@@ -57,6 +58,24 @@ class MemberRoutes:
                 "Play a sound, beep:1|beep:2 or an http(s) URL to this caller only",
             ),
             route("DELETE", "play", self.stop_play, "stopPlayToConferencecall", "Stop playing"),
+            *(
+                Route(
+                    method,
+                    ITEM,
+                    self.set_options,
+                    op,
+                    "Set Plivo's per-member options of a call not yet in the room",
+                    schemas.Conferencecall,
+                    request=MemberOptionsRequest,
+                    forms=True,
+                    errors=(404, 409, 422),
+                    tags=TAGS,
+                )
+                for method, op in (
+                    ("PATCH", "setConferencecallOptions"),
+                    ("POST", "postConferencecallOptions"),
+                )
+            ),
         ]
 
     async def _empty(self, request: web.Request) -> str:
@@ -97,4 +116,15 @@ class MemberRoutes:
     async def stop_play(self, request: web.Request) -> web.Response:
         customer = await self._empty(request)
         call = await self.engine.stop_play(customer, request.match_info["id"])
+        return web.json_response(call.to_json())
+
+    async def set_options(self, request: web.Request) -> web.Response:
+        customer = customer_of(request)
+        query_params(request)
+        body = await json_object(request, forms=True) or {}
+        for key in ("start_conference_on_enter", "end_conference_on_exit", "stay_alone",
+                    "muted", "redirect"):  # fmt: skip
+            if body.get(key) in ("true", "false"):  # a form's booleans
+                body[key] = body[key] == "true"
+        call = await self.engine.set_member_options(customer, request.match_info["id"], body)
         return web.json_response(call.to_json())

@@ -296,7 +296,9 @@ class Recording(BaseModel):
     conference_id: str
     status: RecordingStatus
     format: RecordingFormat
-    max_duration: int = Field(description="Seconds; 0 = until stopped.")
+    max_duration: int = Field(
+        description="Seconds; it stops then (86400, the seed's 24 h maximum, when none given)."
+    )
     duration_ms: int = Field(description="Length of the stored audio (0 until finished).")
     start_ms: int = Field(description="Start, epoch milliseconds (UTC).")
     end_ms: int | None = Field(description="End, epoch milliseconds (UTC); null while recording.")

@@ -367,11 +367,13 @@ class Conference(BaseModel):
 
 
 def timeout_deadline(conf: Conference) -> datetime | None:
-    """When the timeout fires: tm_create + timeout (the seed measures from creation). None
-    when there is no timeout or the conference is already terminating/terminated."""
-    if conf.timeout <= 0 or conf.status not in _OPEN:
+    """When the timeout fires: tm_create + the shorter of VoIPBIN's timeout and Plivo's
+    time_limit (both the conference's maximum duration from its start, which is its
+    creation here). None when neither is set or the conference is already ending."""
+    limits = [s for s in (conf.timeout, conf.options.time_limit) if s > 0]
+    if not limits or conf.status not in _OPEN:
         return None
-    return conf.tm_create + timedelta(seconds=conf.timeout)
+    return conf.tm_create + timedelta(seconds=min(limits))
 
 
 def is_expired(conf: Conference, now: datetime) -> bool:

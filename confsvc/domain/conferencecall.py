@@ -20,6 +20,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from confsvc.domain.errors import InvalidTransition, ValidationFailed
 from confsvc.domain.ids import ensure_utc, new_id, to_iso
+from confsvc.domain.member_options import MemberOptions
 from confsvc.domain.options import Role
 
 CALLER_NUMBER_MAX = 64
@@ -116,6 +117,8 @@ class Conferencecall(BaseModel):
     held: bool = False
     pin_entry: bool = False
     tm_join: AwareDatetime | None = None  # when it entered the bridge (joined)
+    # Plivo's per-member options (domain/member_options.py); null: the conference default.
+    member_options: MemberOptions = MemberOptions()
     tm_create: AwareDatetime
     tm_update: AwareDatetime | None = None
     tm_delete: AwareDatetime | None = None
@@ -204,6 +207,14 @@ class Conferencecall(BaseModel):
         effects = [MuteChannel(self.reference_id, "in", True)] if muted and not self.muted else []
         return call, effects
 
+    def set_member(self, member: MemberOptions, now: datetime) -> Conferencecall:
+        """Per-member options, only before the member is in the room (joining, still
+        entering its PIN or not yet bridged): 409 afterwards."""
+        if self.status is not S.JOINING or self.tm_join is not None:
+            raise InvalidTransition("conferencecall", self.status.value, "set options",
+                                    "only before it joins")  # fmt: skip
+        return self.model_copy(update={"member_options": member, "tm_update": ensure_utc(now)})
+
     def set_talking(self, talking: bool, now: datetime) -> Conferencecall:
         """Talk detection (floor_events); bookkeeping only, no effects."""
         if talking == self.talking:
@@ -231,6 +242,8 @@ class Conferencecall(BaseModel):
             "deaf": self.deaf,
             "talking": self.talking,
             "waiting_for": "pin" if self.pin_entry else "moderator" if self.held else None,
+            # The member's own muted option is its `muted` while joining (set_muted).
+            **self.member_options.model_dump(exclude={"muted"}),
             "tm_create": to_iso(self.tm_create),
             "tm_update": to_iso(self.tm_update),
             "tm_delete": to_iso(self.tm_delete),

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 
 from confsvc.domain.conference import Conference, ConferenceStatus
 from confsvc.domain.conferencecall import Conferencecall, ConferencecallStatus
+from confsvc.domain.member_options import MemberOptions, resolve
 from confsvc.domain.options import ConferenceOptions, Role
 
 MAX_PIN_TRIES = 3
@@ -115,6 +116,26 @@ class DigitBuffer:
 _PRESENT = frozenset({ConferencecallStatus.JOINING, ConferencecallStatus.JOINED})
 
 
+def member_of(options: ConferenceOptions, call: Conferencecall) -> MemberOptions:
+    """The call's options, resolved against the conference's (entered calls carry them
+    resolved already; this also answers for one still entering)."""
+    return resolve(options, call.role, call.member_options)
+
+
+def conference_started(
+    options: ConferenceOptions, calls: Iterable[Conferencecall], *, excluding: str | None = None
+) -> bool:
+    """A member with start_conference_on_enter is in the room or on the way into the
+    bridge (past the PIN). (A moderator, unless told otherwise.)"""
+    return any(
+        c.status in _PRESENT
+        and not c.pin_entry
+        and c.id != excluding
+        and member_of(options, c).start_conference_on_enter
+        for c in calls
+    )
+
+
 def moderator_present(calls: Iterable[Conferencecall], *, excluding: str | None = None) -> bool:
     """A moderator is in the room or on the way into the bridge (past the PIN)."""
     return any(
@@ -123,26 +144,24 @@ def moderator_present(calls: Iterable[Conferencecall], *, excluding: str | None 
     )
 
 
-def initial_mute(options: ConferenceOptions, role: Role, moderator_in: bool) -> tuple[bool, bool]:
-    """(muted, held) for a caller entering the bridge. held: muted only because the room
-    waits for a moderator (released when one comes). start_muted mutes participants for
-    good (until unmuted through the API); moderators are never muted on entry."""
-    if role is Role.MODERATOR:
-        return False, False
-    if options.wait_for_moderator and not moderator_in:
-        return True, not options.start_muted
-    return options.start_muted, False
+def initial_mute(member: MemberOptions, started: bool) -> tuple[bool, bool]:
+    """(muted, held) for a member entering the bridge (member: resolved). held: muted only
+    because the conference has not started (released when a member who starts it comes).
+    `muted` mutes for good (until unmuted through the API)."""
+    if not member.start_conference_on_enter and not started:
+        return True, not member.muted
+    return bool(member.muted), False
 
 
 def wanted_wait_sound(conf: Conference, calls: Iterable[Conferencecall]) -> str | None:
-    """What the room should play to everyone in it: the waiting sound while participants
-    wait for a moderator, wait_sound while one caller is alone, else None."""
+    """What the room should play to everyone in it: the waiting sound while the members in
+    it wait for the conference to start, wait_sound while one caller is alone, else None."""
     live = list(calls)
     joined = [c for c in live if c.status is ConferencecallStatus.JOINED]
     if not joined or conf.status is not ConferenceStatus.PROGRESSING:
         return None
     opts = conf.options
-    if opts.wait_for_moderator and not moderator_present(live):
+    if not conference_started(opts, live):
         return opts.waiting_sound
     if len(joined) == 1 and opts.wait_sound:
         return opts.wait_sound
@@ -150,14 +169,24 @@ def wanted_wait_sound(conf: Conference, calls: Iterable[Conferencecall]) -> str 
 
 
 def ends_after_leave(conf: Conference, left: Conferencecall) -> bool:
-    """After `left` reached leaved (conf no longer holds it): does the room end? A
-    moderator leaving with end_on_moderator_exit, or one caller left alone without
-    stay_alone (as FreeSWITCH's `mintwo`: only after there were two)."""
+    """After `left` reached leaved (conf no longer holds it): does the room end? A member
+    with end_conference_on_exit leaving (a moderator with end_on_moderator_exit), or one
+    caller left alone without stay_alone (as FreeSWITCH's `mintwo`: only after there were
+    two)."""
     if conf.status not in (ConferenceStatus.STARTING, ConferenceStatus.PROGRESSING):
         return False
     if left.pin_entry:
         return False  # never got in (wrong PIN, hung up while entering it)
-    opts = conf.options
-    if opts.end_on_moderator_exit and left.role is Role.MODERATOR:
+    if member_of(conf.options, left).end_conference_on_exit:
         return True
-    return not opts.stay_alone and len(conf.conferencecall_ids) == 1
+    return not conf.options.stay_alone and len(conf.conferencecall_ids) == 1
+
+
+def stay_alone_turned(conf: Conference, member: MemberOptions, now: datetime) -> Conference | None:
+    """A member entering with stay_alone false turns the conference's stay_alone false,
+    for good (seed 003: "it will not be updated to true if another member joins with the
+    value for this attribute set to true"). None: the conference does not change."""
+    if member.stay_alone is not False or not conf.options.stay_alone:
+        return None
+    options = conf.options.model_copy(update={"stay_alone": False})
+    return conf.model_copy(update={"options": options, "tm_update": now})

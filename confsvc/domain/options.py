@@ -4,7 +4,7 @@ when a conference is created and immutable afterwards. Pure validation, no I/O.
 Media values (what the API and the options accept; engine/media.py turns them into ARI
 media URIs):
     ""                  nothing (only where a sound is optional)
-    beep:1 / beep:2     one / two beeps (Asterisk's stock `beep`, about 1 kHz)
+    beep:1 / beep:2     one / two beeps (Asterisk's stock `beep`: 0.44 s at 700 Hz, measured)
     http(s)://...       a sound file Asterisk fetches itself (res_http_media_cache); its
                         type comes from the path's extension or the Content-Type (wav,
                         gsm, ulaw, mp3...). Not Plivo's XML document: the file is played.
@@ -129,12 +129,23 @@ def _bool(field: str, value: object) -> bool:
     return value
 
 
-def validate_time_limit(value: object) -> int:
+def validate_time_limit(value: object, field: str = "time_limit") -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ValidationFailed("time_limit", "must be an integer")
+        raise ValidationFailed(field, "must be an integer")
     if not 0 <= value <= TIME_LIMIT_MAX:
-        raise ValidationFailed("time_limit", f"must be between 0 and {TIME_LIMIT_MAX} seconds")
+        raise ValidationFailed(field, f"must be between 0 and {TIME_LIMIT_MAX} seconds")
     return value
+
+
+def validate_method(value: object) -> str:
+    if not isinstance(value, str) or value.upper() not in ("GET", "POST"):
+        raise ValidationFailed("method", "must be GET or POST")
+    return value.upper()
+
+
+def validate_action(value: object) -> str:
+    """ "" (no action URL) or an absolute http(s) URL."""
+    return "" if value == "" else validate_url(value, "action")
 
 
 class ConferenceOptions(BaseModel):
@@ -150,7 +161,16 @@ class ConferenceOptions(BaseModel):
     end_on_moderator_exit: bool = False  # a moderator leaving ends the conference
     stay_alone: bool = True  # False: ends when one caller is left alone
     wait_sound: str = ""  # MOH class or URL while alone / waiting for a moderator
-    time_limit: int = 0  # seconds each caller may stay (0 = no limit)
+    # Plivo timeLimit: the conference's maximum duration, from its start (its creation:
+    # a confsvc conference is in progress from then on); 0 = none. See conference.py.
+    time_limit: int = 0
+    member_time_limit: int = 0  # seconds each caller may stay, from its join (0 = none)
+    # Defaults of the per-member options (domain/member_options.py).
+    start_conference_on_enter: bool = True
+    end_conference_on_exit: bool = False
+    action: str = ""  # URL invoked when a member leaves ("" = none)
+    method: str = "POST"
+    redirect: bool = True
     hangup_on_star: bool = False
     digits_match: str = ""
     relay_dtmf: bool = False
@@ -187,6 +207,12 @@ _VALIDATORS: dict[str, Any] = {
     "stay_alone": lambda v: _bool("stay_alone", v),
     "wait_sound": validate_wait_sound,
     "time_limit": validate_time_limit,
+    "member_time_limit": lambda v: validate_time_limit(v, "member_time_limit"),
+    "start_conference_on_enter": lambda v: _bool("start_conference_on_enter", v),
+    "end_conference_on_exit": lambda v: _bool("end_conference_on_exit", v),
+    "action": validate_action,
+    "method": validate_method,
+    "redirect": lambda v: _bool("redirect", v),
     "hangup_on_star": lambda v: _bool("hangup_on_star", v),
     "digits_match": validate_digits_match,
     "relay_dtmf": lambda v: _bool("relay_dtmf", v),

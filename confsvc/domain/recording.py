@@ -181,14 +181,16 @@ def validate_format(value: object, field: str = "format") -> RecordingFormat:
 
 
 def validate_max_duration(value: object) -> int:
+    """The recording's limit in seconds: 0 (none given) is the seed's 24 h maximum, so
+    every recording stops by then unless a shorter one is given."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise ValidationFailed("max_duration", "must be an integer")
     if not 0 <= value <= MAX_DURATION_LIMIT:
         raise ValidationFailed(
             "max_duration",
-            f"must be 0 (until stopped) or between 1 and {MAX_DURATION_LIMIT} seconds",
+            f"must be 0 (the 24 h maximum) or between 1 and {MAX_DURATION_LIMIT} seconds",
         )
-    return value
+    return value or MAX_DURATION_LIMIT
 
 
 def validate_beep(value: object) -> bool:

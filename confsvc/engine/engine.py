@@ -171,6 +171,11 @@ class Engine(EngineCore):
     async def set_deaf(self, customer_id: str, call_id: str, deaf: bool) -> Conferencecall:
         return await self._committed(member.set_deaf(self, customer_id, call_id, deaf))
 
+    async def set_member_options(
+        self, customer_id: str, call_id: str, changes: dict[str, Any]
+    ) -> Conferencecall:
+        return await self._committed(member.set_member_options(self, customer_id, call_id, changes))
+
     async def play(self, customer_id: str, call_id: str, media: object) -> Conferencecall:
         return await self._committed(member.play(self, customer_id, call_id, media))
 

@@ -5,7 +5,8 @@ reach us, not the others). From the admission (no PIN) or an accepted PIN (pin.p
 from __future__ import annotations
 
 from confsvc.domain import Conference, Conferencecall
-from confsvc.domain.moderation import initial_mute, moderator_present
+from confsvc.domain.member_options import resolve
+from confsvc.domain.moderation import conference_started, initial_mute, stay_alone_turned
 from confsvc.domain.options import Role
 from confsvc.engine import member, pre_actions
 from confsvc.engine.core import EngineCore
@@ -25,10 +26,13 @@ async def settle_entry(
     """In the lane: the caller's role and mute on entry decided and carried out (muted
     before it is in the bridge). What is left is the add-to-bridge."""
     live = core.rooms.live_calls(conf.id)
-    muted, held = initial_mute(conf.options, role, moderator_present(live, excluding=call.id))
+    own = resolve(conf.options, role, call.member_options)  # Plivo's per-member options
+    started = conference_started(conf.options, live, excluding=call.id)
+    muted, held = initial_mute(own, started)
+    turned = stay_alone_turned(conf, own, core.now())
     unchanged = role is call.role and not call.pin_entry and muted == call.muted and not held
-    if not unchanged:
+    if not unchanged or turned is not None:
         call, effects = call.entering(role, muted, held, core.now())
         await member.carry_out(core, effects, strict=False, call=call)  # muted before in
-        await core.save(None, call)
+        await core.save(turned, call)
     return call

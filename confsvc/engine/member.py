@@ -11,13 +11,15 @@ change (muted / deaf) is what the events are derived from.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 import structlog
 
 from confsvc.ari import AriError, AriNotFound
 from confsvc.domain import Conferencecall, InvalidTransition
 from confsvc.domain.conferencecall import MuteChannel
+from confsvc.domain.member_options import validate_member_options
 from confsvc.domain.options import validate_media
 from confsvc.engine.core import EngineCore
 from confsvc.engine.errors import AsteriskUnavailable
@@ -79,6 +81,28 @@ async def set_muted(
 
 async def set_deaf(core: EngineCore, customer_id: str, call_id: str, deaf: bool) -> Conferencecall:
     return await _change(core, customer_id, call_id, "deaf", deaf)
+
+
+async def set_member_options(
+    core: EngineCore, customer_id: str, call_id: str, changes: Mapping[str, Any]
+) -> Conferencecall:
+    """Plivo's per-member options on a call not yet in the room (domain/member_options.py):
+    422 for a bad value or an action URL the outbound policy refuses (nothing changed),
+    409 once it has joined."""
+    call = await owned_call(core, customer_id, call_id)
+    checked = validate_member_options(call.member_options, changes)
+    if checked.action:
+        await core.outbound.check("action", checked.action)  # 422 url_not_allowed
+
+    async def do() -> Conferencecall:
+        current = await owned_call(core, customer_id, call_id)
+        new = current.set_member(validate_member_options(current.member_options, changes),
+                                 core.now())  # fmt: skip
+        await core.save(None, new)
+        log.info("conferencecall options", call=new.id, **changes)
+        return new
+
+    return await core.lanes.run(call.conference_id, do)
 
 
 async def play(core: EngineCore, customer_id: str, call_id: str, media: object) -> Conferencecall:

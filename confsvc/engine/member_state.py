@@ -24,6 +24,7 @@ class MemberState:
         self.pin_timers = Timers(pin_timeout)  # keyed by call id
         self.time_limits = Timers(time_limit)  # keyed by call id
         self.digits: dict[str, DigitBuffer] = {}  # call id -> recent digits (digits_match)
+        self.relay_held: dict[str, str] = {}  # call id -> digits not relayed yet (dtmf.py)
         self.plays: dict[str, set[str]] = {}  # call id -> playbacks started by the API
         self.play_owner: dict[str, str] = {}  # playback id -> call id
         self.wait: dict[str, str] = {}  # conference id -> wait sound playing ("" = none)
@@ -53,6 +54,7 @@ class MemberState:
         self.pins.pop(call_id, None)
         self.prompts.pop(call_id, None)
         self.digits.pop(call_id, None)
+        self.relay_held.pop(call_id, None)
         self.pin_timers.cancel(call_id)
         self.time_limits.cancel(call_id)
         for playback_id in self.plays.pop(call_id, set()):

@@ -29,8 +29,9 @@ import structlog
 from confsvc.ari import AriError, AriNotFound
 from confsvc.domain import Conference, Conferencecall, ConferencecallStatus, ConferenceStatus
 from confsvc.domain.moderation import (
+    conference_started,
     ends_after_leave,
-    moderator_present,
+    member_of,
     wanted_wait_sound,
 )
 from confsvc.domain.options import Role, is_url
@@ -81,14 +82,14 @@ async def on_joined(core: EngineCore, conference_id: str, call: Conferencecall) 
     arm_time_limit(core, conf, call)
     if opts.enter_sound:
         await _play_to_room(core, conf.id, opts.enter_sound, "enter")
-    if call.role is Role.MODERATOR and opts.wait_for_moderator:
+    if member_of(opts, call).start_conference_on_enter:  # the waiting members are heard
         await _for_each_live(core, conf.id, release=True)
     await refresh_wait_sound(core, conf.id)
 
 
 def arm_time_limit(core: EngineCore, conf: Conference, call: Conferencecall) -> None:
-    if conf.options.time_limit > 0 and call.tm_join is not None:
-        deadline = call.tm_join + timedelta(seconds=conf.options.time_limit)
+    if conf.options.member_time_limit > 0 and call.tm_join is not None:
+        deadline = call.tm_join + timedelta(seconds=conf.options.member_time_limit)
         core.members.time_limits.arm(call.id, deadline)
 
 
@@ -122,18 +123,21 @@ async def after_leave(core: EngineCore, call: Conferencecall) -> None:
         await terminate(core, conf)
         return
     progressing = conf.status is ConferenceStatus.PROGRESSING
-    if call.role is Role.MODERATOR and opts.wait_for_moderator and progressing:
+    if member_of(opts, call).start_conference_on_enter and progressing:
         live = core.rooms.live_calls(conf.id)
-        if not moderator_present(live):
+        if not conference_started(opts, live):  # the last who started it left: wait again
             await _for_each_live(core, conf.id, release=False)
     await refresh_wait_sound(core, conf.id)
 
 
 async def _for_each_live(core: EngineCore, conference_id: str, *, release: bool) -> None:
-    """release: a moderator came, held participants are heard again. Else: the last
-    moderator left, the participants in the room wait (muted) again."""
+    """release: a member who starts the conference came, held members are heard again.
+    Else: the last such member left, the others in the room wait (muted) again."""
+    conf = await core.conference(conference_id)
+    if conf is None:
+        return
     for c in core.rooms.live_calls(conference_id):
-        if c.pin_entry or (not release and c.role is not Role.PARTICIPANT):
+        if c.pin_entry or (not release and member_of(conf.options, c).start_conference_on_enter):
             continue
         new, effects = c.release(core.now()) if release else c.hold(core.now())
         if new is not c:
@@ -160,10 +164,14 @@ async def refresh_wait_sound(core: EngineCore, conference_id: str, *, force: boo
     conf = await core.conference(conference_id)
     if conf is None:
         return
-    uses_wait = bool(conf.options.wait_sound or conf.options.wait_for_moderator)
+    live = core.rooms.live_calls(conference_id)
+    opts = conf.options
+    waiting = bool(live) and not conference_started(opts, live)
+    # A room that may wait (so after a restart the music may still be on) or waits now.
+    may_wait = opts.wait_for_moderator or not opts.start_conference_on_enter
+    uses_wait = bool(opts.wait_sound) or may_wait or waiting
     if not uses_wait and conference_id not in core.members.wait:
         return
-    live = core.rooms.live_calls(conference_id)
     wanted = wanted_wait_sound(conf, live) or ""
     playing = core.members.wait.get(conference_id, "")
     if wanted == playing and not force:

@@ -127,7 +127,7 @@ async def begin(
             conf.id,
             rec.id,
             format="wav",  # always: the controller makes mp3 itself (format_mp3 only reads)
-            max_duration_seconds=max_duration,
+            max_duration_seconds=rec.max_duration,  # 0 given: the 24 h maximum
             beep=beep,
             if_exists="fail",
         )

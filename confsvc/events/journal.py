@@ -20,6 +20,7 @@ from confsvc.config import Settings
 from confsvc.domain import Conference, Conferencecall, Recording, new_id
 from confsvc.domain import now as utcnow
 from confsvc.events.derive import Resource, derive
+from confsvc.events.member_action import action_delivery
 from confsvc.events.model import Delivery, Event, Webhook
 from confsvc.events.routing import plan
 
@@ -135,7 +136,11 @@ class Journal:
         )
         event = replace(event, seq=await store.append_event(event))
         hooks = await store.webhooks_of(customer_id)
-        await store.add_deliveries(plan(event, conf, hooks, self.public_url, floor))
+        deliveries = plan(event, conf, hooks, self.public_url, floor)
+        action = action_delivery(event, conf, self.public_url)  # a member's Plivo action URL
+        if action is not None:
+            deliveries.append(action)
+        await store.add_deliveries(deliveries)
         store.after_commit(lambda: _log(event))
         return event
 

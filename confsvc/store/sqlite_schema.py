@@ -150,10 +150,22 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
         ],
     ),
     (
+        10,
+        [
+            # Plivo's per-member options (issue 19), one JSON object per conferencecall.
+            "ALTER TABLE conferencecalls ADD COLUMN member_options TEXT NOT NULL DEFAULT '{}'",
+            # time_limit now means Plivo's timeLimit (the conference's maximum duration);
+            # the per-caller limit it meant before is member_time_limit. Options are
+            # compact JSON written by msgspec (`"time_limit":600`), so a text REPLACE moves
+            # the key in both SQLite and PostgreSQL.
+            """UPDATE conferences
+                SET options = REPLACE(options, '"time_limit":', '"member_time_limit":')""",
+        ],
+    ),
+    (
         12,
         [
-            # pre_actions / post_actions (issue 18): JSON arrays of actions. 12, not 10:
-            # other work may take 10 and 11 (the runner tolerates gaps).
+            # pre_actions / post_actions (issue 18): JSON arrays of actions.
             "ALTER TABLE conferences ADD COLUMN pre_actions TEXT NOT NULL DEFAULT '[]'",
             "ALTER TABLE conferences ADD COLUMN post_actions TEXT NOT NULL DEFAULT '[]'",
         ],
@@ -173,7 +185,7 @@ _CONF_COLS = (
 _CALL_COLS = (
     "id, customer_id, conference_id, reference_type, reference_id, status, caller_number, "
     "caller_name, health_failures, tm_create, tm_update, tm_delete, "
-    "role, muted, deaf, talking, held, pin_entry, tm_join"
+    "role, muted, deaf, talking, held, pin_entry, tm_join, member_options"
 )
 
 
@@ -208,6 +220,7 @@ _JSON_COLS = frozenset(
         "transcribe_ids",
         "pre_actions",
         "post_actions",
+        "member_options",
     }
 )
 _TIME_COLS = frozenset({"tm_create", "tm_update", "tm_delete", "tm_join"})

@@ -69,14 +69,14 @@ async def test_start_records_the_bridge_as_wav(api: ApiHarness) -> None:
     assert args == (conf["id"], rec_id)  # recording name = recording id
     assert kwargs == {
         "format": "wav",
-        "max_duration_seconds": 0,
+        "max_duration_seconds": 86400,  # none given: the seed's 24 h maximum (issue 19)
         "beep": False,
         "if_exists": "fail",
     }
     rec = await recording(api, rec_id)
     assert rec["status"] == "recording" and rec["format"] == "wav"
     assert rec["download_url"] is None and rec["customer_id"] == "cust-a"
-    assert rec["conference_id"] == conf["id"] and rec["max_duration"] == 0
+    assert rec["conference_id"] == conf["id"] and rec["max_duration"] == 86400
     (started,) = events(logs, "recording_started")
     assert started["customer_id"] == "cust-a" and started["data"]["id"] == rec_id
 

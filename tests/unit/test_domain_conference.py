@@ -378,6 +378,13 @@ def test_to_json_shape() -> None:
         "stay_alone": True,
         "wait_sound": "",
         "time_limit": 0,
+        # Plivo per-member defaults (issue 19)
+        "member_time_limit": 0,
+        "start_conference_on_enter": True,
+        "end_conference_on_exit": False,
+        "action": "",
+        "method": "POST",
+        "redirect": True,
         "hangup_on_star": False,
         "digits_match": "",
         "relay_dtmf": False,

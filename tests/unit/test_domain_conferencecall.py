@@ -163,6 +163,13 @@ def test_to_json_shape() -> None:
         "deaf": False,
         "talking": False,
         "waiting_for": None,
+        # Plivo per-member options (issue 19): null = the conference default
+        "start_conference_on_enter": None,
+        "end_conference_on_exit": None,
+        "stay_alone": None,
+        "action": None,
+        "method": None,
+        "redirect": None,
         "tm_create": "2024-05-01T12:00:00.000000Z",
         "tm_update": "2024-05-01T12:00:01.000000Z",
         "tm_delete": None,

@@ -41,11 +41,11 @@ def test_create_defaults() -> None:
     rec = make()
     assert rec.status is S.RECORDING and rec.is_active
     assert rec.format is RecordingFormat.WAV
-    assert (rec.max_duration, rec.beep) == (0, False)
+    assert (rec.max_duration, rec.beep) == (MAX_DURATION_LIMIT, False)  # 24 h (issue 19)
     assert rec.start_ms == T0_MS == epoch_ms(T0)
     assert (rec.duration_ms, rec.size_bytes, rec.end_ms) == (0, 0, None)
     assert rec.tm_create == T0 and rec.tm_update is None
-    assert rec.deadline is None
+    assert rec.deadline == T0 + timedelta(seconds=MAX_DURATION_LIMIT)  # it stops at 24 h
     assert rec.filename == f"{rec.id}.wav" and rec.content_type == "audio/wav"
 
 
@@ -59,7 +59,7 @@ def test_create_mp3_with_limits() -> None:
 
 @pytest.mark.parametrize("value", [1, 60, MAX_DURATION_LIMIT, 0])
 def test_max_duration_accepted(value: int) -> None:
-    assert make(max_duration=value).max_duration == value
+    assert make(max_duration=value).max_duration == (value or MAX_DURATION_LIMIT)
 
 
 @pytest.mark.parametrize(

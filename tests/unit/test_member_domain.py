@@ -19,6 +19,7 @@ from confsvc.domain import (
     create_conferencecall,
 )
 from confsvc.domain.conferencecall import MuteChannel
+from confsvc.domain.member_options import MemberOptions, resolve
 from confsvc.domain.moderation import (
     DIGITS_MATCH_GAP,
     INTER_DIGIT_SECONDS,
@@ -302,14 +303,17 @@ def joined(call_id: str, role: Role = PART, **kw: Any) -> Conferencecall:
 
 
 def test_initial_mute_rules() -> None:
+    def mute(o: ConferenceOptions, role: Role, started: bool) -> tuple[bool, bool]:
+        return initial_mute(resolve(o, role, MemberOptions()), started)
+
     wait = opts(wait_for_moderator=True, moderator_pin="9")
-    assert initial_mute(wait, MOD, False) == (False, False)
-    assert initial_mute(wait, PART, False) == (True, True)
-    assert initial_mute(wait, PART, True) == (False, False)
+    assert mute(wait, MOD, False) == (False, False)
+    assert mute(wait, PART, False) == (True, True)
+    assert mute(wait, PART, True) == (False, False)
     both = opts(wait_for_moderator=True, moderator_pin="9", start_muted=True)
-    assert initial_mute(both, PART, False) == (True, False)
-    assert initial_mute(opts(start_muted=True), PART, False) == (True, False)
-    assert initial_mute(opts(start_muted=True), MOD, False) == (False, False)
+    assert mute(both, PART, False) == (True, False)
+    assert mute(opts(start_muted=True), PART, False) == (True, False)
+    assert mute(opts(start_muted=True), MOD, False) == (False, False)
 
 
 def test_moderator_present() -> None:

@@ -172,9 +172,11 @@ async def test_star_digits_match_and_relay(
     ]
     assert emitted[0][1] == "cust-a" and emitted[0][2]["status"] == "joined"
     relayed = [args for args, _ in h.ari.called("send_dtmf")]
-    assert relayed == [(ch, d) for d in "5123" for ch in ("chan-2", "chan-3")]
+    # Plivo relayDTMF: every digit except digitsMatch (issue 19): "123" is not relayed.
+    assert relayed == [(ch, "5") for ch in ("chan-2", "chan-3")]
     await dtmf(h, "chan-2", "#9")
     assert emitted[-1][2]["digits"] == "#9"
+    assert len(h.ari.called("send_dtmf")) == 2  # "#9" matched: not relayed either
     mark = h.ari.mark()
     await dtmf(h, "chan-1", "*")
     assert "send_dtmf" not in names(h, mark) and "hangup" in names(h, mark)
@@ -208,8 +210,8 @@ async def test_floor_events(h: EngineHarness) -> None:
     assert (await h.conference(conf.id)).floor_conferencecall_id is None
 
 
-async def test_time_limit_removes_the_caller(h: EngineHarness) -> None:
-    await h.create(room="r1", options={"time_limit": 1})
+async def test_member_time_limit_removes_the_caller(h: EngineHarness) -> None:
+    conf = await h.create(room="r1", options={"member_time_limit": 1})
     await h.dial_in("chan-1", "r1")
 
     async def gone() -> bool:
@@ -217,6 +219,20 @@ async def test_time_limit_removes_the_caller(h: EngineHarness) -> None:
         return (await h.call_of("chan-1")).status is C.LEAVED
 
     await eventually(gone, timeout=3)
+    assert (await h.conference(conf.id)).status.value == "progressing"  # the room stays
+
+
+async def test_time_limit_ends_the_conference(h: EngineHarness) -> None:
+    """Plivo timeLimit: the conference's maximum duration (issue 19), not the caller's."""
+    conf = await h.create(room="r1", options={"time_limit": 1})
+    await h.dial_in("chan-1", "r1")
+
+    async def ended() -> bool:
+        await h.engine.settle()
+        return (await h.conference(conf.id)).status.value == "terminated"
+
+    await eventually(ended, timeout=4)
+    assert (await h.call_of("chan-1")).status is C.LEAVED
 
 
 async def test_enter_and_exit_sounds_play_to_the_room(h: EngineHarness) -> None:
