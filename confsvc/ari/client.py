@@ -309,6 +309,21 @@ class AriClient:
         path = f"/bridges/{_seg(bridge_id)}/record"
         return await self._fetch(LiveRecording, "POST", path, params)
 
+    async def record_channel(
+        self, channel_id: str, name: str, *, format: str = "wav", max_duration_seconds: int = 0
+    ) -> LiveRecording:
+        """POST /channels/{id}/record (one channel's audio: a snoop's, the Record block)."""
+        params: Params = {
+            "name": name,
+            "format": format,
+            "maxDurationSeconds": max_duration_seconds,
+            "ifExists": "fail",
+            "beep": False,
+            "terminateOn": "none",
+        }
+        path = f"/channels/{_seg(channel_id)}/record"
+        return await self._fetch(LiveRecording, "POST", path, params)
+
     async def start_bridge_moh(self, bridge_id: str, moh_class: str | None = None) -> None:
         path = f"/bridges/{_seg(bridge_id)}/moh"
         await self._request("POST", path, {"mohClass": moh_class})

@@ -17,7 +17,7 @@ import structlog
 from confsvc.ari import AriError
 from confsvc.domain import ConferencecallStatus
 from confsvc.domain.moderation import DigitBuffer
-from confsvc.engine import pin
+from confsvc.engine import pin, record_block
 from confsvc.engine.core import EngineCore
 from confsvc.engine.kick import kick_in_lane
 
@@ -34,6 +34,8 @@ async def received(core: EngineCore, channel_id: str, digit: str) -> None:
         return
     if call.status is not ConferencecallStatus.JOINED:
         return
+    if digit == "#" and await record_block.hash_pressed(core, call.id):
+        return  # `#` ends the caller's Record block (seed 002)
     conf = await core.conference(call.conference_id)
     if conf is None:
         return
