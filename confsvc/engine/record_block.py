@@ -93,19 +93,22 @@ async def run(
     req: RecordBlockRequest,
     media: list[str],
 ) -> None:
-    rec: Recording | None = None
+    """The block after its answer; forgotten (a next block may start) once its
+    notification is stored."""
     try:
-        await _prompt(core, call_id, txn_ref, media)
-        rec = await core.lanes.run(lane, lambda: _begin(core, call_id, txn_ref, req))
-        if rec is not None:
-            await _wait_final(core, rec)
+        rec = None
+        try:
+            await _prompt(core, call_id, txn_ref, media)
+            rec = await core.lanes.run(lane, lambda: _begin(core, call_id, txn_ref, req))
+            if rec is not None:
+                await _wait_final(core, rec)
+        finally:
+            await core.hangup(SNOOP_PREFIX + txn_ref)  # gone already: nothing to do
+        await _notify(core, call_id, txn_ref, req)
     except Exception:
         log.exception("record block failed", call=call_id, block=txn_ref)
     finally:
-        with contextlib.suppress(Exception):
-            await core.hangup(SNOOP_PREFIX + txn_ref)
         core.record_blocks.pop(call_id, None)
-    await _notify(core, call_id, txn_ref, req)
 
 
 async def _prompt(core: EngineCore, call_id: str, txn_ref: str, media: list[str]) -> None:

@@ -255,6 +255,18 @@ class FakeAri:
         self.live_recordings[name] = rec
         return rec
 
+    async def record_channel(
+        self, channel_id: str, name: str, *, format: str = "wav", max_duration_seconds: int = 0
+    ) -> LiveRecording:
+        """One channel's recording (the Hoiio Record block records a snoop channel)."""
+        self._record("record_channel", channel_id, name, max_duration=max_duration_seconds)
+        self._need_channel(channel_id, "record")
+        rec = LiveRecording(
+            name=name, format=format, target_uri=f"channel:{channel_id}", state="recording"
+        )
+        self.live_recordings[name] = rec
+        return rec
+
     async def filter_events(self, allowed: Sequence[str]) -> None:
         self._record("filter_events", tuple(allowed))
         self.event_filter = tuple(allowed)
