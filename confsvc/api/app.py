@@ -121,7 +121,12 @@ def create_app(
 
     public = [r.path for r in routes if r.public]
     apps = parse_apps(settings.hoiio_apps)  # checked by `serve` before start
-    hoiio_auth = HoiioAuth(apps, HOIIO_PATHS, settings.hoiio_rate_limit)
+    limited = [
+        (r.method, r.path)
+        for r in routes
+        if r.path in hoiio.PATHS or (r.path in HOIIO_PATHS and r.method == "POST")
+    ]
+    hoiio_auth = HoiioAuth(apps, HOIIO_PATHS, limited, settings.hoiio_rate_limit)
     app = web.Application(
         middlewares=[
             *outer_middlewares,

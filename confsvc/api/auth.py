@@ -115,7 +115,7 @@ def auth_middleware(
         else:
             await _tenant(request)
         if hoiio is not None:
-            hoiio.check_rate(canonical, request[CUSTOMER_KEY])
+            hoiio.check_rate(request.method, canonical, request[CUSTOMER_KEY])
         return await handler(request)
 
     async def _tenant(request: web.Request) -> None:

@@ -117,7 +117,7 @@ class CallRoutes:
         self.engine = engine
 
     def routes(self) -> list[Route]:
-        errors = (403, 404, 409, 503)
+        errors = (403, 404, 409, 429, 503)
         return [
             Route(
                 "POST",

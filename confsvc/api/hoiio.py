@@ -97,7 +97,7 @@ class HoiioRoutes:
         self.speech = speech
 
     def routes(self) -> list[Route]:
-        errors = (401, 403, 404, 405, 409, 429, 503)
+        errors = (400, 401, 403, 404, 405, 409, 415, 422, 429, 503)
         out: list[Route] = []
         for method in ("GET", "POST"):
             suffix = method.capitalize()

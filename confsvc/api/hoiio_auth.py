@@ -7,8 +7,9 @@ the result code from `status`.
   first, else the form or JSON body). Missing: 401 error_app_id_param_missing /
   error_access_token_param_missing; unknown app: 401 error_invalid_app_id; wrong token:
   401 error_invalid_access_token (confsvc/hoiio_apps.py).
-- Rate: CONFSVC_HOIIO_RATE_LIMIT requests a minute per tenant on these paths, however
-  the request authenticated: beyond it 429 error_rate_limit_exceeded with Retry-After.
+- Rate: CONFSVC_HOIIO_RATE_LIMIT requests a minute per tenant to the Hoiio operations
+  (placing calls, the Record block; not listings or downloads), however the request
+  authenticated: beyond it 429 error_rate_limit_exceeded with Retry-After.
 - Errors (`hoiio_errors`, outside errors.py's middleware): every error answer on these
   paths also carries `"status": <code>` (what Hoiio clients read), a 405 is
   error_invalid_http_method and a 500 error_internal_server_error."""
@@ -42,10 +43,17 @@ def without_auth_fields(body: dict[str, object]) -> dict[str, object]:
 
 class HoiioAuth:
     def __init__(
-        self, apps: Mapping[str, HoiioApp], paths: Collection[str], per_minute: int
+        self,
+        apps: Mapping[str, HoiioApp],
+        paths: Collection[str],
+        limited: Collection[tuple[str, str]],
+        per_minute: int,
     ) -> None:
+        """paths: where app_id + access_token authenticate; limited: the (method, path)
+        pairs the rate limit counts."""
         self.apps = apps
         self.paths = frozenset(paths)
+        self.limited = frozenset(limited)
         self.limiter = RateLimiter(per_minute)
 
     def applies(self, request: web.Request, canonical: str) -> bool:
@@ -74,8 +82,8 @@ class HoiioAuth:
             ) from None
         return app.customer_id
 
-    def check_rate(self, canonical: str, customer_id: str) -> None:
-        if canonical in self.paths and not self.limiter.allow(customer_id):
+    def check_rate(self, method: str, canonical: str, customer_id: str) -> None:
+        if (method, canonical) in self.limited and not self.limiter.allow(customer_id):
             raise ApiError(
                 429,
                 "error_rate_limit_exceeded",
