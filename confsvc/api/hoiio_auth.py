@@ -23,7 +23,7 @@ from collections.abc import Collection, Mapping
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from confsvc.api.bodies import FORM, JSON, parse_form
+from confsvc.api.bodies import FORM, JSON, parse_form, parse_json_object
 from confsvc.api.errors import ApiError, Handler
 from confsvc.hoiio_apps import BadAccessToken, BadAppId, HoiioApp, RateLimiter, authenticate
 
@@ -103,9 +103,8 @@ async def _fields(request: web.Request) -> dict[str, object]:
         if request.content_type == FORM:
             return parse_form(raw)
         if request.content_type == JSON:
-            body = json.loads(raw)
-            return body if isinstance(body, dict) else {}
-    except (ApiError, ValueError):
+            return parse_json_object(raw)
+    except ApiError:
         return {}  # the handler answers the unreadable body
     return {}
 
