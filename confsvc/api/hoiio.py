@@ -214,9 +214,12 @@ class HoiioRoutes:
 async def _params(request: web.Request) -> dict[str, Any]:
     """The query (GET) or the body (POST), without app_id / access_token."""
     if request.method == "GET":
-        query = {k: request.query.getone(k) for k in request.query}
-        if any(len(request.query.getall(k)) > 1 for k in request.query if k != "dest"):
-            raise ApiError.bad_request("a query parameter is given more than once")
+        query: dict[str, Any] = {}
+        for key in request.query:
+            values = request.query.getall(key)
+            if len(values) > 1 and key != "dest":  # a repeated dest is a list, as in forms
+                raise ApiError.bad_request(f"query parameter {key!r} given more than once")
+            query[key] = values if len(values) > 1 else values[0]
         return without_auth_fields(query)
     query_params(request, AUTH_FIELDS)
     return without_auth_fields(await read_body(request))
