@@ -223,3 +223,37 @@ async def test_rate_limit_is_per_tenant(api: ApiHarness) -> None:
     ]
     async with api.client.get("/v1/conferences", headers={"Authorization": "Bearer tok-a"}) as r:
         assert r.status == 200  # other routes are not limited
+
+
+async def test_notify_url_is_resolved_at_request_time(api: ApiHarness) -> None:
+    creds = {"app_id": "app-a", "access_token": "secret-a"}
+    for path, fields in (
+        ("/open/conference/call", {"dest": "+6511111111"}),
+        ("/open/ivr/middle/record", {"session": "nope"}),
+    ):
+        body = {**creds, **fields, "notify_url": "https://unresolvable.test/n"}
+        status, got = await post_form(api, path, body)
+        assert (status, got["status"]) == (422, "error_unable_to_resolve_notify_url"), got
+        body["notify_url"] = "https://db.internal/n"  # resolves, but to a private address
+        status, got = await post_form(api, path, body)
+        assert (status, got["status"]) == (422, "url_not_allowed"), got
+    await api.engine.settle()
+    assert api.ari.called("originate") == []
+
+
+async def test_record_block_refusals(api: ApiHarness) -> None:
+    creds = {"app_id": "app-a", "access_token": "secret-a"}
+    cases = [
+        ({}, 422, "error_session_param_missing"),
+        ({"session": "nope"}, 404, "error_invalid_session"),
+        ({"session": "nope", "max_duration": "0"}, 422, "error_invalid_max_duration"),
+        ({"session": "nope", "msg": "<speech>x"}, 422, "error_msg_invalid_xml"),
+        (
+            {"session": "nope", "msg": "<url>https://a.example/x.mp3</url>"},
+            404,
+            "error_invalid_session",
+        ),
+    ]
+    for fields, status, code in cases:
+        got = await post_form(api, "/open/ivr/middle/record", {**creds, **fields})
+        assert (got[0], got[1]["status"]) == (status, code), (fields, got)
