@@ -157,6 +157,9 @@ class AriClient:
     async def list_channels(self) -> list[Channel]:
         return await self._fetch(list[Channel], "GET", "/channels")
 
+    async def get_channel(self, channel_id: str) -> Channel:
+        return await self._fetch(Channel, "GET", f"/channels/{_seg(channel_id)}")
+
     async def answer(self, channel_id: str) -> None:
         await self._request("POST", f"/channels/{_seg(channel_id)}/answer")
 

@@ -28,8 +28,8 @@ from typing import Any
 
 import structlog
 
-from confsvc.ari import AriError, Event
-from confsvc.domain import ConferencecallStatus, Recording, create_recording
+from confsvc.ari import AriError, AriNotFound, Event
+from confsvc.domain import Conferencecall, ConferencecallStatus, Recording, create_recording
 from confsvc.domain.ids import new_id
 from confsvc.domain.record_block import RecordBlockError, RecordBlockRequest, RecordBlockResult
 from confsvc.engine import record, record_end
@@ -190,6 +190,20 @@ async def hash_pressed(core: EngineCore, call_id: str) -> bool:
     return True
 
 
+async def _call_ended(core: EngineCore, call: Conferencecall) -> bool:
+    """The caller has hung up: its leave is known, or (its hangup events still on the
+    way: the recording may end first) Asterisk no longer has its channel."""
+    if call.status is not ConferencecallStatus.JOINED:
+        return True
+    try:
+        await core.ari.get_channel(call.reference_id)
+    except AriNotFound:
+        return True
+    except AriError:
+        return False  # unknown: still in the room as far as we know
+    return False
+
+
 async def _notify(core: EngineCore, call_id: str, txn_ref: str, req: RecordBlockRequest) -> None:
     """The `record_block_finished` event and the seed's notification, one transaction."""
     await core.writer.flush()
@@ -199,7 +213,7 @@ async def _notify(core: EngineCore, call_id: str, txn_ref: str, req: RecordBlock
         return
     conf = await core.conference(call.conference_id)
     dialout = await core.store.get_call(call.reference_id)
-    ended = call.status is not ConferencecallStatus.JOINED
+    ended = await _call_ended(core, call)
     finished = rec is not None and rec.status.value == "finished"
     result = RecordBlockResult(
         session=call.id,
@@ -213,7 +227,7 @@ async def _notify(core: EngineCore, call_id: str, txn_ref: str, req: RecordBlock
         from_number=call.caller.number if dialout is None else None,
         to=conf.room if dialout is None and conf is not None else None,
         call_start=call.tm_create,
-        call_end=(call.tm_delete or call.tm_update or core.now()) if ended else None,
+        call_end=(call.tm_delete or core.now()) if ended else None,
     )
     params = result.notify_params()
     data = {**params, "conference_id": call.conference_id, "conferencecall_id": call.id}

@@ -119,6 +119,13 @@ class FakeAri:
         self._record("list_channels")
         return list(self.channels.values())
 
+    async def get_channel(self, channel_id: str) -> Channel:
+        self._record("get_channel", channel_id)
+        try:
+            return self.channels[channel_id]
+        except KeyError:
+            raise AriNotFound(404, "GET", f"/channels/{channel_id}", "not found") from None
+
     async def answer(self, channel_id: str) -> None:
         self._record("answer", channel_id)
 
