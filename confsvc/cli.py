@@ -12,6 +12,7 @@ from confsvc import __version__
 from confsvc.client_cli import add_commands, run
 from confsvc.config import Settings
 from confsvc.events.signing import configured_secrets
+from confsvc.hoiio_apps import parse_apps
 from confsvc.logging import configure
 from confsvc.plivo_accounts import parse_accounts
 from confsvc.server import serve
@@ -50,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
             parse_accounts(settings.plivo_accounts)
         except ValueError as exc:
             print(f"confsvc: CONFSVC_PLIVO_ACCOUNTS: {exc}", file=sys.stderr)
+            return 2
+        try:
+            parse_apps(settings.hoiio_apps)
+        except ValueError as exc:
+            print(f"confsvc: CONFSVC_HOIIO_APPS: {exc}", file=sys.stderr)
             return 2
 
         try:

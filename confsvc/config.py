@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     # Plivo-style accounts (HTTP Basic, what Plivo SDKs send): "auth_id:auth_token:customer_id"
     # triples, comma separated (README "Coming from Plivo").
     plivo_accounts: str = ""
+    # Hoiio-style applications (app_id + access_token as query or form fields, what Hoiio
+    # clients send): "app_id:access_token:customer_id" triples (README "Coming from Hoiio").
+    hoiio_apps: str = ""
+    # Requests a minute per tenant on the Hoiio-shaped routes (error_rate_limit_exceeded);
+    # 0 = no limit.
+    hoiio_rate_limit: int = Field(default=60, ge=0)
     auto_create_rooms: bool = False
     # The largest max_participants a conference may ask for. The seeds say 20 (the default
     # of every room); a deployment with the CPU for town halls raises it (README Benchmark).
@@ -124,6 +130,9 @@ class Settings(BaseSettings):
     dialout_allow: str = ""
     dialout_max_calls: int = 8  # concurrent dial-out calls per tenant
     dialout_tenant_max_calls: str = ""  # per-tenant overrides: "tenant-a:20,tenant-b:2"
+    # The numbers each tenant owns, the only caller_id it may show besides "private":
+    # "tenant-a:+6560000000|+6560000001,tenant-b:+442000000000".
+    caller_ids: str = ""
 
     @field_validator("tokens")
     @classmethod

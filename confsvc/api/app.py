@@ -12,7 +12,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Middleware
 
-from confsvc.api import schemas
+from confsvc.api import calls, hoiio, recordings, schemas
 from confsvc.api.auth import auth_middleware
 from confsvc.api.calls import CallRoutes
 from confsvc.api.conferencecalls import ConferencecallRoutes
@@ -20,6 +20,7 @@ from confsvc.api.conferences import ConferenceRoutes
 from confsvc.api.errors import error_middleware
 from confsvc.api.event_schemas import webhooks
 from confsvc.api.events import EventRoutes
+from confsvc.api.hoiio_auth import HoiioAuth, hoiio_errors
 from confsvc.api.members import MemberRoutes
 from confsvc.api.openapi import Route, build_openapi
 from confsvc.api.plivo import PlivoRoutes
@@ -31,12 +32,15 @@ from confsvc.config import Settings
 from confsvc.engine import Engine
 from confsvc.events.derive import EVENT_TYPES
 from confsvc.events.ws import Hub
+from confsvc.hoiio_apps import parse_apps
 from confsvc.plivo_accounts import parse_accounts
 from confsvc.speech import Speech, SpeechConfig
 from confsvc.store.base import Store
 
 HEALTH_PATH = "/health"
 OPENAPI_PATH = "/v1/openapi.json"
+# Where Hoiio clients come (api/hoiio_auth.py): app_id + access_token, rate, error shape.
+HOIIO_PATHS = (*hoiio.PATHS, calls.BASE, calls.CONF_CALLS, recordings.FILE)
 # Request bodies are small (data is capped at 16 KiB); refuse big ones early with a 413.
 CLIENT_MAX_SIZE = 256 * 1024
 
@@ -79,6 +83,7 @@ def create_app(
         *TranscribeRoutes(settings, store, engine).routes(),  # issue 13
         *WebhookRoutes(settings, store, engine.outbound).routes(),  # type: ignore[arg-type]
         *CallRoutes(store, engine).routes(),  # dial-out (issue 8)
+        *hoiio.HoiioRoutes(engine, speech).routes(),  # Hoiio paths, Record block (issue 19)
         *EventRoutes(ws_routes).routes(),
         *ws_routes.routes(),
         *extra_routes,
@@ -115,11 +120,19 @@ def create_app(
     doc["webhooks"] = webhooks(EVENT_TYPES, doc["components"]["schemas"])
 
     public = [r.path for r in routes if r.public]
+    apps = parse_apps(settings.hoiio_apps)  # checked by `serve` before start
+    limited = [
+        (r.method, r.path)
+        for r in routes
+        if r.path in hoiio.PATHS or (r.path in HOIIO_PATHS and r.method == "POST")
+    ]
+    hoiio_auth = HoiioAuth(apps, HOIIO_PATHS, limited, settings.hoiio_rate_limit)
     app = web.Application(
         middlewares=[
             *outer_middlewares,
+            hoiio_errors(HOIIO_PATHS),
             error_middleware,
-            auth_middleware(settings.token_map, public, accounts),
+            auth_middleware(settings.token_map, public, accounts, hoiio_auth),
         ],
         client_max_size=CLIENT_MAX_SIZE,
     )

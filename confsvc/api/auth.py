@@ -15,6 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from confsvc.api.errors import ApiError, Handler
+from confsvc.api.hoiio_auth import HoiioAuth
 from confsvc.plivo_accounts import PlivoAccount
 
 CUSTOMER_KEY = web.RequestKey("confsvc.customer_id", str)
@@ -92,10 +93,12 @@ def auth_middleware(
     token_map: Mapping[str, str],
     public_paths: Collection[str],
     plivo_accounts: Mapping[str, PlivoAccount] | None = None,
+    hoiio: HoiioAuth | None = None,
 ) -> Middleware:
     """`public_paths`: canonical route paths served without a token (/health, the OpenAPI
     document). Unmatched routes (404/405) are answered as such without asking for a token:
-    that says nothing about any tenant's data."""
+    that says nothing about any tenant's data. `hoiio`: the Hoiio-shaped paths also take
+    app_id + access_token, and are rate limited per tenant (api/hoiio_auth.py)."""
     public = frozenset(public_paths)
     accounts = plivo_accounts or {}
 
@@ -104,8 +107,19 @@ def auth_middleware(
         match = request.match_info
         if match.http_exception is not None or match.route.resource is None:
             return await handler(request)
-        if match.route.resource.canonical in public:
+        canonical = match.route.resource.canonical
+        if canonical in public:
             return await handler(request)
+        if hoiio is not None and hoiio.applies(request, canonical):
+            request[CUSTOMER_KEY] = await hoiio.customer(request)
+        else:
+            await _tenant(request)
+        if hoiio is not None:
+            hoiio.check_rate(request.method, canonical, request[CUSTOMER_KEY])
+        return await handler(request)
+
+    async def _tenant(request: web.Request) -> None:
+        """Bearer token or Plivo Basic credentials -> request[CUSTOMER_KEY]."""
         basic = basic_from(request)
         if basic is not None:
             account = account_for(accounts, *basic)
@@ -113,7 +127,7 @@ def auth_middleware(
                 raise ApiError.unauthorized("invalid auth_id or auth_token")
             request[CUSTOMER_KEY] = account.customer_id
             request[BASIC_KEY] = account.auth_id
-            return await handler(request)
+            return
         token = token_from(request)
         if token is None:
             raise ApiError.unauthorized("missing token: send 'Authorization: Bearer <token>'")
@@ -121,6 +135,5 @@ def auth_middleware(
         if customer is None:
             raise ApiError.unauthorized("invalid token")
         request[CUSTOMER_KEY] = customer
-        return await handler(request)
 
     return middleware

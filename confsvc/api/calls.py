@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from confsvc.api.auth import customer_of
 from confsvc.api.bodies import json_object
 from confsvc.api.errors import ApiError
+from confsvc.api.hoiio_auth import AUTH_FIELDS, without_auth_fields
 from confsvc.api.lookup import owned
 from confsvc.api.openapi import PAGING_QUERY, QueryParam, Route
 from confsvc.api.paging import PAGING_PARAMS, enum_param, envelope, page, query_params
@@ -47,7 +48,7 @@ class CallsCreate(BaseModel):
         description=f"1-{MAX_DESTINATIONS} E.164 numbers (+ and country code), called in "
         "this order: a list or '+6511111111,+6522222222'. Missing: error_dest_param_missing; "
         "bad: error_dest_invalid; outside the account's allowed prefixes: "
-        "error_dest_not_allowed (403).",
+        "error_dest_not_supported (403).",
     )
     destinations: list[str] | str | None = Field(default=None, description="Same as dest.")
     room: str | None = Field(
@@ -116,7 +117,7 @@ class CallRoutes:
         self.engine = engine
 
     def routes(self) -> list[Route]:
-        errors = (403, 404, 409, 503)
+        errors = (403, 404, 409, 429, 503)
         return [
             Route(
                 "POST",
@@ -174,15 +175,15 @@ class CallRoutes:
 
     async def place(self, request: web.Request) -> web.Response:
         customer = customer_of(request)
-        query_params(request)
-        body = await read_body(request)
+        query_params(request, AUTH_FIELDS)
+        body = without_auth_fields(await read_body(request))
         placed = await self.engine.place_calls(customer, body)
         return web.json_response(placed, status=201)
 
     async def place_into(self, request: web.Request) -> web.Response:
         customer = customer_of(request)
-        query_params(request)
-        body = await read_body(request)
+        query_params(request, AUTH_FIELDS)
+        body = without_auth_fields(await read_body(request))
         placed = await self.engine.place_calls(customer, body, request.match_info["id"])
         return web.json_response(placed, status=201)
 

@@ -20,9 +20,11 @@ async def owned(
     get: Callable[[str, str], Awaitable[T | None]],
     entity: str,
     key: str = "id",
+    query: tuple[str, ...] = (),
 ) -> T:
-    """get(id, customer_id) for the path's {key}; also refuses unknown query parameters."""
-    query_params(request)
+    """get(id, customer_id) for the path's {key}; also refuses unknown query parameters
+    (`query`: the ones allowed)."""
+    query_params(request, query)
     ident = request.match_info[key]
     found = await get(ident, customer_of(request))
     if found is None:

@@ -29,11 +29,14 @@ STATUS_TEXT: dict[int, str] = {
     202: "Accepted (Plivo routes with callback_url: the result is sent there)",
     204: "Done; no body",
     400: "Malformed request (bad JSON, body not an object, bad query parameter): bad_request",
-    401: "Missing or invalid token: unauthorized",
-    403: "Not allowed for this account: error_dest_not_allowed (dial-out)",
+    401: "Missing or invalid token: unauthorized; Hoiio paths: error_invalid_app_id, "
+    "error_invalid_access_token, error_app_id_param_missing, error_access_token_param_missing",
+    403: "Not allowed for this account: error_dest_not_supported, error_invalid_caller_id "
+    "(dial-out)",
     404: "Unknown id, or another tenant's: <entity>_not_found",
     405: "Method not allowed: method_not_allowed",
     409: "Not allowed in the current state: <entity>_invalid_state, room_in_use",
+    429: "Too many requests from this tenant on the Hoiio paths: error_rate_limit_exceeded",
     415: "Body sent with a Content-Type this route does not take (JSON routes: "
     "application/json only): unsupported_media_type",
     422: "A field breaks a rule or is unknown: invalid_field; a URL the outbound policy "

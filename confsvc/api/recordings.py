@@ -10,6 +10,7 @@ from aiohttp import web
 from confsvc.api import schemas
 from confsvc.api.auth import customer_of
 from confsvc.api.bodies import json_body
+from confsvc.api.hoiio_auth import AUTH_FIELDS
 from confsvc.api.lookup import owned
 from confsvc.api.openapi import PAGING_QUERY, QueryParam, Route
 from confsvc.api.paging import PAGING_PARAMS, envelope, page, query_params
@@ -143,14 +144,14 @@ class RecordingRoutes:
         )
         return web.json_response(envelope([self._rec(r) for r in recs], token))
 
-    async def _owned(self, request: web.Request) -> Recording:
-        return await owned(request, self.store.get_recording, "recording")
+    async def _owned(self, request: web.Request, query: tuple[str, ...] = ()) -> Recording:
+        return await owned(request, self.store.get_recording, "recording", query=query)
 
     async def get(self, request: web.Request) -> web.Response:
         return web.json_response(self._rec(await self._owned(request)))
 
     async def file(self, request: web.Request) -> web.StreamResponse:
-        rec = await self._owned(request)
+        rec = await self._owned(request, AUTH_FIELDS)  # a Hoiio record_url takes app_id...
         rec.check_downloadable()
         path = self.settings.recordings_dir / rec.filename
         if not path.is_file():

@@ -157,6 +157,9 @@ class AriClient:
     async def list_channels(self) -> list[Channel]:
         return await self._fetch(list[Channel], "GET", "/channels")
 
+    async def get_channel(self, channel_id: str) -> Channel:
+        return await self._fetch(Channel, "GET", f"/channels/{_seg(channel_id)}")
+
     async def answer(self, channel_id: str) -> None:
         await self._request("POST", f"/channels/{_seg(channel_id)}/answer")
 
@@ -311,6 +314,21 @@ class AriClient:
             "terminateOn": terminate_on,
         }
         path = f"/bridges/{_seg(bridge_id)}/record"
+        return await self._fetch(LiveRecording, "POST", path, params)
+
+    async def record_channel(
+        self, channel_id: str, name: str, *, format: str = "wav", max_duration_seconds: int = 0
+    ) -> LiveRecording:
+        """POST /channels/{id}/record (one channel's audio: a snoop's, the Record block)."""
+        params: Params = {
+            "name": name,
+            "format": format,
+            "maxDurationSeconds": max_duration_seconds,
+            "ifExists": "fail",
+            "beep": False,
+            "terminateOn": "none",
+        }
+        path = f"/channels/{_seg(channel_id)}/record"
         return await self._fetch(LiveRecording, "POST", path, params)
 
     async def start_bridge_moh(self, bridge_id: str, moh_class: str | None = None) -> None:

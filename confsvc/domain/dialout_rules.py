@@ -193,12 +193,25 @@ def check_allowed(customer_id: str, destinations: tuple[str, ...], allow: str) -
     prefixes = parse_allow(allow).get(customer_id, ())
     for dest in destinations:
         if not any(dest.startswith(p) for p in prefixes):
-            raise DialoutError(
-                "error_dest_not_allowed",
-                f"calls to {dest} are not allowed for this account",
+            raise DialoutError(  # the seed's code for a destination it does not call
+                "error_dest_not_supported",
+                f"calls to {dest} are not supported for this account",
                 field="dest",
                 status=403,
             )
+
+
+def check_caller_id(customer_id: str, caller_id: str, owned: frozenset[str]) -> None:
+    """The seed's "your registered number, your Hoiio Number, or private": a number the
+    tenant owns (CONFSVC_CALLER_IDS), "private", or none (the trunk's own)."""
+    if caller_id in ("", PRIVATE) or caller_id in owned:
+        return
+    raise DialoutError(
+        "error_invalid_caller_id",
+        f'caller_id {caller_id} is not one of this account\'s numbers (or "private")',
+        field="caller_id",
+        status=403,
+    )
 
 
 def max_calls(customer_id: str, default: int, overrides: str) -> int:

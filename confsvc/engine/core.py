@@ -104,6 +104,8 @@ class EngineCore:
                 cid, lambda: wiring.wait_sound_retry(self, cid), "wait retry"
             ),
         )
+        # conferencecall id -> its running Hoiio Record block's id (engine/record_block.py).
+        self.record_blocks: dict[str, str] = {}
         # Dial-out calls in memory: their lanes, hangup causes (engine/dialout.py).
         self.dialouts = DialoutState()
         # Live transcription: speech backend, decoding queue, per-call legs (issue 13).

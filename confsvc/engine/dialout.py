@@ -35,6 +35,7 @@ from confsvc.domain.dialout_rules import (
     DialoutError,
     check_allowed,
     check_call_cap,
+    check_caller_id,
     check_room_capacity,
     max_calls,
     parse_request,
@@ -43,6 +44,8 @@ from confsvc.engine import commands
 from confsvc.engine.core import EngineCore
 from confsvc.engine.dialout_events import DIALOUT_ARG, answered, end_unused_room, finish
 from confsvc.engine.lookup import owned_conference
+from confsvc.hoiio_apps import parse_caller_ids
+from confsvc.outbound.policy import UrlUnresolvable
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +57,9 @@ async def place(
     is dialled (and no room is left behind) when anything is refused."""
     req = parse_request(body)
     check_allowed(customer_id, req.destinations, core.settings.dialout_allow)
-    await core.outbound.check_all({"notify_url": req.notify_url})  # 422 url_not_allowed
+    owned = parse_caller_ids(core.settings.caller_ids).get(customer_id, frozenset())
+    check_caller_id(customer_id, req.caller_id, owned)
+    await check_notify_url(core, req.notify_url)
     settings = core.settings
     cap = max_calls(customer_id, settings.dialout_max_calls, settings.dialout_tenant_max_calls)
     # Early, so a refused request makes no room; checked again with the insert (atomic).
@@ -117,6 +122,17 @@ async def place(
         "conference_id": conf.id,
         "room": conf.room,
     }
+
+
+async def check_notify_url(core: EngineCore, url: str | None) -> None:
+    """Resolved now, through the outbound policy: a host that does not resolve is the
+    seed's error_unable_to_resolve_notify_url; a refused address 422 url_not_allowed."""
+    try:
+        await core.outbound.check_all({"notify_url": url})
+    except UrlUnresolvable as exc:
+        raise DialoutError(
+            "error_unable_to_resolve_notify_url", exc.message, field="notify_url"
+        ) from None
 
 
 async def room_for(core: EngineCore, customer_id: str, room: str | None) -> tuple[Conference, bool]:

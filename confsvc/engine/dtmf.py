@@ -22,7 +22,7 @@ from confsvc.ari import AriError
 from confsvc.domain import ConferencecallStatus
 from confsvc.domain.member_options import relay_split
 from confsvc.domain.moderation import DIGITS_MATCH_GAP, DigitBuffer
-from confsvc.engine import pin
+from confsvc.engine import pin, record_block
 from confsvc.engine.core import EngineCore
 from confsvc.engine.kick import kick_in_lane
 
@@ -42,6 +42,8 @@ async def received(core: EngineCore, channel_id: str, digit: str) -> None:
         return
     if call.status is not ConferencecallStatus.JOINED:
         return
+    if digit == "#" and await record_block.hash_pressed(core, call.id):
+        return  # `#` ends the caller's Record block (seed 002)
     conf = await core.conference(call.conference_id)
     if conf is None:
         return

@@ -12,6 +12,7 @@ import structlog
 from confsvc.ari import AriClient, AriError, Event
 from confsvc.config import Settings
 from confsvc.domain import Conference, Conferencecall, Recording
+from confsvc.domain.record_block import RecordBlockRequest
 from confsvc.domain.transcribe import Transcribe
 from confsvc.engine import (
     commands,
@@ -24,6 +25,7 @@ from confsvc.engine import (
     pin,
     reconcile,
     record,
+    record_block,
     router,
     terminate,
     transcribe,
@@ -181,6 +183,12 @@ class Engine(EngineCore):
 
     async def stop_play(self, customer_id: str, call_id: str) -> Conferencecall:
         return await self._committed(member.stop_play(self, customer_id, call_id))
+
+    async def record_block(
+        self, customer_id: str, call_id: str, req: RecordBlockRequest, media: list[str]
+    ) -> dict[str, Any]:
+        """The Hoiio Record block on a conferencecall (engine/record_block.py)."""
+        return await self._committed(record_block.start(self, customer_id, call_id, req, media))
 
     # --- dial-out (engine/dialout.py) ------------------------------------------------
 

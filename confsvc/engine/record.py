@@ -329,7 +329,10 @@ async def reconcile_one(core: EngineCore, recording_id: str) -> None:
 
 
 async def _wanted(core: EngineCore, rec: Recording) -> bool:
-    """Its conference is progressing and still points at it (no stop was asked)."""
+    """Its conference is progressing and still points at it (no stop was asked), or it
+    is a running Hoiio Record block's (engine/record_block.py)."""
+    if rec.id in core.record_blocks.values():
+        return True
     conf = await core.conference(rec.conference_id)
     return (
         conf is not None

@@ -31,6 +31,7 @@ from confsvc.engine import (
     leave,
     moderation,
     record,
+    record_block,
     transcribe,
 )
 from confsvc.engine.core import EngineCore
@@ -62,8 +63,8 @@ HANDLED_EVENTS = (
 
 
 async def route(core: EngineCore, event: Event) -> None:
-    if transcribe.is_leg_event(event):
-        return  # a transcription leg's own channel or bridge, never a caller
+    if transcribe.is_leg_event(event) or record_block.is_snoop_event(event):
+        return  # a transcription leg's or a Record block's own channel, never a caller
     if await dialout_events.route(core, event):
         return  # a dial-out call's own event (engine/dialout_events.py)
     match event:

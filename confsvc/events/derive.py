@@ -55,8 +55,16 @@ TRANSCRIBE_TYPES = (
 )
 # A dial-out call ended (engine/dialout.py stores it with the call's final state).
 CALL_TYPES = ("call_ended",)
+# A Hoiio Record block on a conferencecall ended (engine/record_block.py; data = the
+# seed's notification parameters).
+RECORD_BLOCK_TYPES = ("record_block_finished",)
 EVENT_TYPES: tuple[str, ...] = (
-    CONFERENCE_TYPES + CONFERENCECALL_TYPES + RECORDING_TYPES + CALL_TYPES + TRANSCRIBE_TYPES
+    CONFERENCE_TYPES
+    + CONFERENCECALL_TYPES
+    + RECORDING_TYPES
+    + CALL_TYPES
+    + TRANSCRIBE_TYPES
+    + RECORD_BLOCK_TYPES
 )
 
 Resource = Conference | Conferencecall | Recording

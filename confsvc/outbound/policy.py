@@ -47,6 +47,10 @@ class UrlNotAllowed(ValidationFailed):
     code = "url_not_allowed"
 
 
+class UrlUnresolvable(UrlNotAllowed):
+    """A URL whose host does not resolve now (Hoiio: error_unable_to_resolve_notify_url)."""
+
+
 @dataclass(frozen=True)
 class Target:
     """Where a URL points: the host as written (a name or a literal) and the port."""
@@ -231,7 +235,7 @@ class OutboundPolicy:
         try:
             await self.checked_addresses(field, target.host, target.port)
         except OSError:  # TimeoutError included
-            raise UrlNotAllowed(field, f"host {target.host} does not resolve") from None
+            raise UrlUnresolvable(field, f"host {target.host} does not resolve") from None
         return target
 
     async def check_all(self, fields: Mapping[str, str | None]) -> None:

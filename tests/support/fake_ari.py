@@ -135,6 +135,13 @@ class FakeAri:
         self._record("list_channels")
         return list(self.channels.values())
 
+    async def get_channel(self, channel_id: str) -> Channel:
+        self._record("get_channel", channel_id)
+        try:
+            return self.channels[channel_id]
+        except KeyError:
+            raise AriNotFound(404, "GET", f"/channels/{channel_id}", "not found") from None
+
     async def answer(self, channel_id: str) -> None:
         self._record("answer", channel_id)
 
@@ -274,6 +281,18 @@ class FakeAri:
             raise AriConflict(409, "POST", f"/bridges/{bridge_id}/record", "Recording exists")
         rec = LiveRecording(
             name=name, format=format, target_uri=f"bridge:{bridge_id}", state="recording"
+        )
+        self.live_recordings[name] = rec
+        return rec
+
+    async def record_channel(
+        self, channel_id: str, name: str, *, format: str = "wav", max_duration_seconds: int = 0
+    ) -> LiveRecording:
+        """One channel's recording (the Hoiio Record block records a snoop channel)."""
+        self._record("record_channel", channel_id, name, max_duration=max_duration_seconds)
+        self._need_channel(channel_id, "record")
+        rec = LiveRecording(
+            name=name, format=format, target_uri=f"channel:{channel_id}", state="recording"
         )
         self.live_recordings[name] = rec
         return rec

@@ -14,7 +14,11 @@ from confsvc.ari import parse_event
 from tests.support.fake_ari import ApiHarness, api_harness
 
 A, B, C = "+6511111111", "+6522222222", "+6533333333"
-SETTINGS = {"dialout_allow": "cust-a:+65|+1,cust-b:+65", "dialout_tenant_max_calls": "cust-b:1"}
+SETTINGS = {
+    "dialout_allow": "cust-a:+65|+1,cust-b:+65",
+    "dialout_tenant_max_calls": "cust-b:1",
+    "caller_ids": "cust-a:+6560000000",
+}
 
 
 @pytest.fixture
@@ -114,8 +118,8 @@ async def test_a_form_body_as_the_seeds_clients_send(api: ApiHarness) -> None:
         ({"dest": [A], "caller_id": "abc"}, 422, "error_invalid_caller_id", "caller_id"),
         ({"dest": [A], "timeout": 500}, 422, "error_invalid_timeout", "timeout"),
         ({"dest": [A], "bogus": 1}, 400, "error_malformed_params", "bogus"),
-        ({"dest": ["+441234567890"]}, 403, "error_dest_not_allowed", "dest"),
-        ({"dest": [A, "+441234567890"]}, 403, "error_dest_not_allowed", "dest"),
+        ({"dest": ["+441234567890"]}, 403, "error_dest_not_supported", "dest"),
+        ({"dest": [A, "+441234567890"]}, 403, "error_dest_not_supported", "dest"),
     ],
 )
 async def test_bad_requests_get_the_seeds_codes_and_dial_nobody(

@@ -135,7 +135,7 @@ def test_allow_list_parsing_and_checks() -> None:
     check_allowed("tenant-a", (A, "+15550100440"), allow)
     with pytest.raises(DialoutError) as info:
         check_allowed("tenant-a", (A, "+441234567"), allow)
-    assert (info.value.code, info.value.http_status) == ("error_dest_not_allowed", 403)
+    assert (info.value.code, info.value.http_status) == ("error_dest_not_supported", 403)
     for tenant in ("tenant-c", "nobody"):  # not listed (or no prefixes): nothing allowed
         with pytest.raises(DialoutError):
             check_allowed(tenant, (A,), allow)

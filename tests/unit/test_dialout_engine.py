@@ -34,7 +34,9 @@ from tests.support.fake_ari import EngineHarness, engine_harness, eventually
 
 @pytest.fixture
 async def h(tmp_path: Path) -> AsyncIterator[EngineHarness]:
-    async with engine_harness(tmp_path, dialout_allow=ALLOW) as harness:
+    async with engine_harness(
+        tmp_path, dialout_allow=ALLOW, caller_ids="cust-a:+6560000000"
+    ) as harness:
         yield harness
 
 
