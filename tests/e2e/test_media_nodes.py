@@ -1,0 +1,189 @@
+"""Several Asterisk media nodes behind Kamailio, one API (issue 15): real Kamailio, two
+real Asterisks, real baresip phones dialling the one SIP entry; audio proven by FFT."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.audio import ABSENT, HEARD, band_energy, read_wav
+from tests.support.cluster import OPERATOR_TOKEN, Cluster
+from tests.support.controller import Controller, running_controller
+from tests.support.phone import Phone
+from tests.support.room import calls_of, create_room, wait_joined
+
+TONES = {"alice": 440.0, "bob": 700.0, "carol": 1150.0, "dave": 1600.0, "erin": 2000.0}
+
+
+@pytest.fixture
+async def controller(cluster: Cluster, tmp_path: Path) -> AsyncIterator[Controller]:
+    """One controller over both nodes (CONFSVC_NODES), answering Kamailio's placement."""
+    async with running_controller(cluster.node1, tmp_path / "ctl", **cluster.settings) as ctl:
+        await ctl.wait_for(
+            "/v1/nodes",
+            lambda b: [n["status"] for n in b["result"]] == ["up", "up"],
+            token=OPERATOR_TOKEN,
+        )
+        yield ctl
+
+
+async def nodes(ctl: Controller) -> dict[str, dict[str, Any]]:
+    body = await ctl.request("GET", "/v1/nodes", token=OPERATOR_TOKEN, expect=200)
+    return {n["id"]: n for n in body["result"]}
+
+
+def share(phone: Phone, freq: float, start: float = 0.5, end: float | None = None) -> float:
+    data, rate = read_wav(phone.heard)
+    seg = data[int(start * rate) : None if end is None else int(end * rate)]
+    return band_energy(seg, rate, freq)
+
+
+async def started_phones(cluster: Cluster, names: list[str], tag: str) -> list[Phone]:
+    ps = [Phone(cluster.node1, n, TONES[n], tag=f"-{tag}") for n in names]
+    for p in ps:
+        await p.start()
+    return ps
+
+
+async def stop_all(ps: list[Phone]) -> None:
+    await asyncio.gather(*(p.stop() for p in ps), return_exceptions=True)
+
+
+async def established(ps: list[Phone]) -> None:
+    for p in ps:
+        await p.wait_event("CALL_ESTABLISHED", timeout=15)
+
+
+def assert_hears_only(p: Phone, mates: list[Phone], others: list[Phone], **seg: float) -> None:
+    for m in mates:
+        assert share(p, m.tone_hz, **seg) > HEARD, f"{p.name} did not hear {m.name}"
+    for o in [p, *others]:
+        assert share(p, o.tone_hz, **seg) < ABSENT, f"{p.name} heard {o.name}"
+
+
+async def test_two_rooms_on_two_nodes_hear_only_their_own(
+    cluster: Cluster, controller: Controller
+) -> None:
+    east = await create_room(controller, "east")
+    west = await create_room(controller, "west")
+    placed = await nodes(controller)
+    assert placed["n1"]["rooms"] == 1 and placed["n2"]["rooms"] == 1, placed
+    ps = await started_phones(cluster, ["alice", "bob", "carol", "dave"], "2rooms")
+    try:
+        alice, bob, carol, dave = ps
+        for p, room in ((alice, "east"), (bob, "east"), (carol, "west"), (dave, "west")):
+            await p.dial(cluster.room_uri(room))
+        await established(ps)
+        await wait_joined(controller, east["id"], 2)
+        await wait_joined(controller, west["id"], 2)
+        shown1 = cluster.node1.cli("bridge show all")
+        shown2 = cluster.node2.cli("bridge show all")
+        assert "east" in shown1 and "west" not in shown1, shown1
+        assert "west" in shown2 and "east" not in shown2, shown2
+        placed = await nodes(controller)
+        assert placed["n1"]["callers"] == 2 and placed["n2"]["callers"] == 2, placed
+        await asyncio.sleep(3)
+        for p in ps:
+            await p.hangup()
+        for p in ps:
+            await p.wait_event("CALL_CLOSED", timeout=5)
+        await asyncio.sleep(0.3)
+        assert_hears_only(alice, [bob], [carol, dave])
+        assert_hears_only(bob, [alice], [carol, dave])
+        assert_hears_only(carol, [dave], [alice, bob])
+        assert_hears_only(dave, [carol], [alice, bob])
+    finally:
+        await stop_all(ps)
+
+
+async def test_a_draining_node_takes_no_new_room(cluster: Cluster, controller: Controller) -> None:
+    drained = await controller.request(
+        "POST", "/v1/nodes/n1/drain", token=OPERATOR_TOKEN, expect=200
+    )
+    assert drained["status"] == "draining"
+    for room in ("d1", "d2"):
+        await create_room(controller, room)
+    placed = await nodes(controller)
+    assert placed["n1"]["rooms"] == 0 and placed["n2"]["rooms"] == 2, placed
+    await controller.request("POST", "/v1/nodes/n1/undrain", token=OPERATOR_TOKEN, expect=200)
+    await create_room(controller, "d3")
+    assert (await nodes(controller))["n1"]["rooms"] == 1
+    status, body = await controller.raw("GET", "/v1/nodes")  # a tenant token: no
+    assert status == 401 and body["error"] == "unauthorized"
+
+
+async def test_race_of_two_first_callers_lands_in_one_bridge(
+    cluster: Cluster, controller: Controller
+) -> None:
+    ps = await started_phones(cluster, ["alice", "bob"], "race")
+    try:
+        await asyncio.gather(*(p.dial(cluster.room_uri("racer")) for p in ps))
+        await established(ps)
+        body = await controller.wait_for(
+            "/v1/conferences?page_size=100",
+            lambda b: any(c["room"] == "racer" for c in b["result"]),
+        )
+        confs = [c for c in body["result"] if c["room"] == "racer" and c["status"] != "terminated"]
+        assert len(confs) == 1, confs
+        await wait_joined(controller, confs[0]["id"], 2)
+        shown = [cluster.node1.cli("bridge show all"), cluster.node2.cli("bridge show all")]
+        assert sum("racer" in s for s in shown) == 1, shown
+    finally:
+        await stop_all(ps)
+
+
+async def test_node_loss_ends_its_calls_and_moves_its_rooms(
+    cluster: Cluster, controller: Controller
+) -> None:
+    stay = await create_room(controller, "stay")  # n1 (both empty: the first by id)
+    lost = await create_room(controller, "lost")  # n2
+    ps = await started_phones(cluster, ["alice", "bob", "carol", "dave"], "loss")
+    later: list[Phone] = []
+    try:
+        alice, bob, carol, dave = ps
+        for p, room in ((alice, "stay"), (bob, "stay"), (carol, "lost"), (dave, "lost")):
+            await p.dial(cluster.room_uri(room))
+        await established(ps)
+        est_at = time.monotonic()  # about where the phones' heard.wav begin
+        await wait_joined(controller, stay["id"], 2)
+        await wait_joined(controller, lost["id"], 2)
+        assert "lost" in cluster.node2.cli("bridge show all")
+        await asyncio.sleep(1)
+        killed = time.monotonic()
+        cluster.node2.kill9()
+        await controller.wait_for(
+            f"/v1/conferencecalls?conference_id={lost['id']}",
+            lambda b: all(c["status"] == "leaved" for c in b["result"]),
+            timeout=10,
+        )
+        took = time.monotonic() - killed
+        assert took <= 10, took
+        assert all(c["status"] == "joined" for c in await calls_of(controller, stay["id"]))
+        placed = await nodes(controller)
+        assert placed["n2"]["status"] == "down", placed
+        # The lost room is usable again: its next callers land on n1 and hear each other.
+        later = await started_phones(cluster, ["erin", "carol"], "moved")
+        for p in later:
+            await p.dial(cluster.room_uri("lost"))
+        await established(later)
+        await wait_joined(controller, lost["id"], 2)
+        assert "lost" in cluster.node1.cli("bridge show all")
+        await asyncio.sleep(3)
+        for p in [alice, bob, *later]:
+            await p.hangup()
+        for p in [alice, bob, *later]:
+            await p.wait_event("CALL_CLOSED", timeout=5)
+        await asyncio.sleep(0.3)
+        # The room on the surviving node kept its audio after the kill.
+        seg = {"start": killed - est_at + 0.5, "end": killed - est_at + 3.0}
+        assert_hears_only(alice, [bob], [carol, dave], **seg)
+        erin, carol2 = later
+        assert_hears_only(erin, [carol2], [alice, bob])
+    finally:
+        await stop_all(ps + later)
+        cluster.node2.start()  # for the tests after this one
