@@ -79,6 +79,7 @@ class Node:
     connected: bool = False  # its event WebSocket is open (and reconciled)
     lost_since: float | None = None  # monotonic time the WebSocket went away
     down: bool = False  # lost for longer than the grace: its rooms were given up
+    serving: bool = False  # connected and reconciled: what GET /v1/nodes calls up
     draining: bool = False
 
     @property
@@ -87,7 +88,7 @@ class Node:
 
     @property
     def status(self) -> NodeStatus:
-        if self.down:
+        if self.down or not self.serving:
             return NodeStatus.DOWN
         return NodeStatus.DRAINING if self.draining else NodeStatus.UP
 

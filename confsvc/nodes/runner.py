@@ -95,6 +95,7 @@ class Nodes:
             self._settle()
             await self._settled.wait()
             await on_connect()
+            node.serving = True
 
         return hook
 
@@ -109,7 +110,7 @@ class Nodes:
             lost: list[Node] = []
             for node in self.cluster.nodes.values():
                 if node.connected and not self.streams[node.id].connected:
-                    node.connected, node.lost_since = False, now
+                    node.connected, node.serving, node.lost_since = False, False, now
                     log.warning("media node lost its ARI connection", node=node.id)
                 since = node.lost_since if node.lost_since is not None else self._started
                 if not node.connected and not node.down and now - since > self.down_after:
