@@ -4,6 +4,8 @@ real Asterisks, real baresip phones dialling the one SIP entry; audio proven by 
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -45,6 +47,18 @@ async def placed_on(ctl: Controller, node: str, room: str) -> dict[str, Any]:
         return await create_room(ctl, room)
     finally:
         await ctl.request("POST", f"/v1/nodes/{other}/undrain", token=OPERATOR_TOKEN, expect=200)
+
+
+async def node_cli(ctl: Controller, *args: str) -> str:
+    """`confsvc nodes ...` against ctl; its output."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "confsvc", "nodes", *args, "--url", ctl.base,
+        env={**os.environ, "CONFSVC_METRICS_TOKEN": OPERATOR_TOKEN},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await proc.communicate()
+    assert proc.returncode == 0, err.decode()
+    return out.decode()
 
 
 def share(phone: Phone, freq: float, start: float = 0.5, end: float | None = None) -> float:
@@ -122,7 +136,10 @@ async def test_a_draining_node_takes_no_new_room(cluster: Cluster, controller: C
     placed = await nodes(controller)
     assert placed["n1"]["rooms"] == before["n1"]["rooms"], placed
     assert placed["n2"]["rooms"] == before["n2"]["rooms"] + 2, placed
-    await controller.request("POST", "/v1/nodes/n1/undrain", token=OPERATOR_TOKEN, expect=200)
+    # The CLI does the same (operator token from CONFSVC_METRICS_TOKEN).
+    assert await node_cli(controller, "undrain", "n1")
+    listed = await node_cli(controller, "list")
+    assert listed.split("\n")[1].split()[:2] == ["n1", "up"], listed
     assert (await nodes(controller))["n1"]["status"] == "up"
     status, body = await controller.raw("GET", "/v1/nodes")  # a tenant token: no
     assert status == 401 and body["error"] == "unauthorized"
