@@ -52,7 +52,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check confsvc tests bench
 	$(VENV)/bin/mypy --strict confsvc/ari
 	$(VENV)/bin/python scripts/openapi.py | $(VENV)/bin/openapi-spec-validator -
-	$(VENV)/bin/hadolint docker/asterisk.Dockerfile docker/confsvc.Dockerfile
+	$(VENV)/bin/hadolint docker/asterisk.Dockerfile docker/confsvc.Dockerfile docker/kamailio.Dockerfile
 
 ## An interactive Asterisk CLI on the running dev instance.
 asterisk-cli:

@@ -141,6 +141,7 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
         },
         hub=hub,
         extra_routes=[*operations, *node_routes.routes()],
+        media_node=nodes.cluster.node_of_bridge,
         outer_middlewares=ops.middlewares(metrics),
     )
     app.middlewares.append(forwarder.middleware)

@@ -156,6 +156,11 @@ class Cluster:
             self.bridges[bridge_id] = node.id
         return node
 
+    def node_of_bridge(self, bridge_id: str) -> str | None:
+        """The node id a bridge (a conference's: its id) is on, or None."""
+        node = self._node(self.bridges.get(bridge_id))
+        return node.id if node is not None else None
+
     def _node(self, node_id: str | None) -> Node | None:
         node = self.nodes.get(node_id) if node_id else None
         return node if node is not None and not node.down else None

@@ -111,6 +111,9 @@ async def test_two_rooms_on_two_nodes_hear_only_their_own(
         assert "west" in shown2 and "east" not in shown2, shown2
         placed = await nodes(controller)
         assert placed["n1"]["callers"] == 2 and placed["n2"]["callers"] == 2, placed
+        for conf, node in ((east, "n1"), (west, "n2")):
+            got = await controller.request("GET", f"/v1/conferences/{conf['id']}")
+            assert got["media_node"] == node, got
         await asyncio.sleep(3)
         for p in ps:
             await p.hangup()
