@@ -215,6 +215,17 @@ async def test_node_loss_ends_its_calls_and_moves_its_rooms(
         assert_hears_only(alice, [bob], [carol, dave], **seg)
         erin, carol2 = later
         assert_hears_only(erin, [carol2], [alice, bob])
+        # A node that comes back is used again.
+        cluster.node2.start()
+        await controller.wait_for(
+            "/v1/nodes",
+            lambda b: {n["id"]: n["status"] for n in b["result"]}["n2"] == "up",
+            timeout=20,
+            token=OPERATOR_TOKEN,
+        )
+        back = await placed_on(controller, "n2", "back")
+        assert "back" in cluster.node2.cli("bridge show all"), back
     finally:
         await stop_all(ps + later)
-        cluster.node2.start()  # for the tests after this one
+        if not cluster.node2.ctl("status", check=False).startswith("running"):
+            cluster.node2.start()  # for the tests after this one
