@@ -90,26 +90,28 @@ class NodeRoutes:
         return web.json_response(next(v for v in self.cluster.view() if v["id"] == node.id))
 
     def routes(self) -> list[Route]:
-        common = {"public": True, "tags": ("service",)}  # the handlers check their own key
+        # public: not tenant routes; the handlers check their own key.
+        tags = ("service",)
         return [
             Route(
                 "GET", PLACEMENT_PATH, self.placement, "placement",
                 "The media node (sip: URI, text) a call to ?room= goes to; for the SIP proxy",
-                None, errors=(400, 401, 404, 503), media_types=("text/plain",), **common,
+                None, errors=(400, 401, 404, 503), media_types=("text/plain",),
+                public=True, tags=tags,
             ),
             Route(
                 "GET", "/v1/nodes", self.list_nodes, "nodes_list",
                 "Media nodes: id, status (up/down/draining), rooms, callers; operator token",
-                None, errors=(401, 404), **common,
+                None, errors=(401, 404), public=True, tags=tags,
             ),
             Route(
                 "POST", "/v1/nodes/{node_id}/drain", self.drain, "nodes_drain",
                 "Place no new rooms on this node; its rooms finish there; operator token",
-                None, errors=(401, 404), **common,
+                None, errors=(401, 404), public=True, tags=tags,
             ),
             Route(
                 "POST", "/v1/nodes/{node_id}/undrain", self.undrain, "nodes_undrain",
                 "Take new rooms on this node again; operator token",
-                None, errors=(401, 404), **common,
+                None, errors=(401, 404), public=True, tags=tags,
             ),
         ]  # fmt: skip

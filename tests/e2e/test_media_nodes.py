@@ -7,17 +7,19 @@ import asyncio
 import os
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.audio import ABSENT, HEARD, band_energy, read_wav
+from tests.support.carrier import ANSWER_440, Carrier, carrier_env
 from tests.support.cluster import OPERATOR_TOKEN, Cluster
 from tests.support.controller import Controller, running_controller
 from tests.support.phone import Phone
 from tests.support.room import calls_of, create_room, wait_joined
+from tests.support.runtime import started
 
 TONES = {"alice": 440.0, "bob": 700.0, "carol": 1150.0, "dave": 1600.0, "erin": 2000.0}
 
@@ -25,7 +27,8 @@ TONES = {"alice": 440.0, "bob": 700.0, "carol": 1150.0, "dave": 1600.0, "erin": 
 @pytest.fixture
 async def controller(cluster: Cluster, tmp_path: Path) -> AsyncIterator[Controller]:
     """One controller over both nodes (CONFSVC_NODES), answering Kamailio's placement."""
-    async with running_controller(cluster.node1, tmp_path / "ctl", **cluster.settings) as ctl:
+    settings = {**cluster.settings, "CONFSVC_DIALOUT_ALLOW": "tenant-a:+1555"}
+    async with running_controller(cluster.node1, tmp_path / "ctl", **settings) as ctl:
         await ctl.wait_for(
             "/v1/nodes",
             lambda b: [n["status"] for n in b["result"]] == ["up", "up"],
@@ -229,3 +232,29 @@ async def test_node_loss_ends_its_calls_and_moves_its_rooms(
         await stop_all(ps + later)
         if not cluster.node2.ctl("status", check=False).startswith("running"):
             cluster.node2.start()  # for the tests after this one
+
+
+@pytest.fixture(scope="module")
+def carrier(cluster: Cluster) -> Iterator[Carrier]:
+    """The test carrier both nodes' trunks point at (tests/support/carrier.py)."""
+    with started(Carrier(env=carrier_env()), "the test carrier") as c:
+        yield c
+
+
+async def test_dial_out_leaves_from_the_rooms_node(
+    cluster: Cluster, controller: Controller, carrier: Carrier
+) -> None:
+    conf = await placed_on(controller, "n2", "far")
+    body = {"dest": [ANSWER_440], "caller_id": "+6560000000", "timeout": 10}
+    placed = await controller.request(
+        "POST", f"/v1/conferences/{conf['id']}/calls", json=body, expect=201
+    )
+    (txn,) = placed["txn_refs"]
+    call = await controller.wait_for(
+        f"/v1/calls/{txn}", lambda b: b["conferencecall_id"] is not None, timeout=15
+    )
+    assert call["status"] == "answered"
+    await wait_joined(controller, conf["id"], 1)
+    assert txn in cluster.node2.cli("core show channels concise")
+    assert txn not in cluster.node1.cli("core show channels concise")
+    await controller.request("DELETE", f"/v1/conferences/{conf['id']}", expect=200)
