@@ -130,6 +130,7 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
         placement_secret=settings.placement_secret,
         operator_token=settings.metrics_token,
         room_bridge=lambda room: _one(c.id for c in engine.rooms.by_room(room)),
+        reserve=settings.auto_create_rooms,
     )
     app = create_app(
         settings,

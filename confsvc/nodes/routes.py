@@ -26,7 +26,7 @@ def _same(secret: str, presented: str | None) -> bool:
 
 class NodeRoutes:
     """`room_bridge(room)`: the bridge id (= conference id) of the one live conference
-    with that room, or None."""
+    with that room, or None. `reserve`: rooms are auto-created on first dial."""
 
     def __init__(
         self,
@@ -35,8 +35,12 @@ class NodeRoutes:
         placement_secret: str,
         operator_token: str,
         room_bridge: Callable[[str], str | None],
+        reserve: bool = True,
     ) -> None:
         self.cluster = cluster
+        # False (no auto-create): a room without a conference is refused wherever the call
+        # goes, so no node is reserved for it (a dialler of random names holds nothing).
+        self.reserve = reserve
         self.placement_secret = placement_secret
         self.operator_token = operator_token
         self.room_bridge = room_bridge
@@ -51,7 +55,11 @@ class NodeRoutes:
         room = request.query.get("room", "")
         if not is_valid_room(room):
             raise ApiError.bad_request("room: not a valid room name", field="room")
-        node = self.cluster.place_room(room, self.room_bridge(room))
+        bridge = self.room_bridge(room)
+        if bridge is None and not self.reserve:
+            node = self.cluster.pick()
+        else:
+            node = self.cluster.place_room(room, bridge)
         if node is None:
             raise ApiError(503, "no_media_node", "no media node is up and taking rooms")
         return web.Response(text=node.spec.sip_uri)

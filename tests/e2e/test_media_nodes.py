@@ -258,3 +258,23 @@ async def test_dial_out_leaves_from_the_rooms_node(
     assert txn in cluster.node2.cli("core show channels concise")
     assert txn not in cluster.node1.cli("core show channels concise")
     await controller.request("DELETE", f"/v1/conferences/{conf['id']}", expect=200)
+
+
+async def test_digest_auth_holds_through_kamailio(cluster: Cluster, controller: Controller) -> None:
+    """Asterisk's challenge reaches the phone through Kamailio: a wrong password is
+    refused by the node (never answered), the right one joins."""
+    conf = await create_room(controller, "guarded")
+    wrong = Phone(cluster.node1, "alice", 440.0, tag="-wrongpw", password="not-the-password")
+    right = Phone(cluster.node1, "bob", 700.0, tag="-rightpw")
+    try:
+        await wrong.start()
+        await wrong.dial(cluster.room_uri("guarded"))
+        closed = await wrong.wait_event("CALL_CLOSED", timeout=15)
+        assert not wrong.has_event("CALL_ESTABLISHED"), closed
+        assert await calls_of(controller, conf["id"]) == []
+        await right.start()
+        await right.dial(cluster.room_uri("guarded"))
+        await right.wait_event("CALL_ESTABLISHED", timeout=15)
+        await wait_joined(controller, conf["id"], 1)
+    finally:
+        await stop_all([wrong, right])
