@@ -128,7 +128,8 @@ class NodeAri(AriClient):
             new_id = str(params.get(NEW_ID_PARAM[path]) or "")
             node = self._of_related(new_id) or cluster.pick()
             return [node] if node else []
-        resource = segments[-1] if segments[0] == "recordings" else segments[1]
+        # /recordings/{live|stored}/<name>[/...]; else /<kind>/<id>[/...]
+        resource = segments[2] if segments[0] == "recordings" else segments[1]
         if segments[0] == "bridges" and method == "POST" and len(segments) == 2:
             if (node := cluster.owner(resource)) is not None:
                 return [node]  # exists already: that node says so (409)

@@ -99,3 +99,19 @@ async def test_requests_go_to_the_node_that_holds_the_resource() -> None:
     assert n1.calls[-1] == ("DELETE", "/channels/ch-x")
     with pytest.raises(AriNotFound):
         await ari.hangup("ch-nowhere")
+
+
+async def test_a_recordings_file_is_fetched_from_the_node_that_recorded_it() -> None:
+    c = cluster("n1", "n2")
+    ari = NodeAri(c, "confsvc", related=lambda _rid: None)
+    c.bridges["conf-2"] = "n2"
+    # record_bridge's request: the recording lives where it was made.
+    await ari._request("POST", "/bridges/conf-2/record", {"name": "rec-1", "format": "wav"})
+    n2 = c.nodes["n2"].client
+    assert isinstance(n2, FakeClient) and c.others["rec-1"] == "n2"
+    await ari.stored_recording_file("rec-1")
+    await ari.stop_live_recording("rec-1")
+    assert n2.calls[-2:] == [
+        ("GET", "/recordings/stored/rec-1/file"),
+        ("POST", "/recordings/live/rec-1/stop"),
+    ]
