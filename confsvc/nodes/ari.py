@@ -79,6 +79,8 @@ class NodeAri(AriClient):
         channels = json.loads((await node.client._request("GET", "/channels"))[1])
         cluster = self.cluster
         for bridge in bridges:
+            if bridge.get("creator") != self.app:
+                continue  # not ours (a ConfBridge, another application's)
             elsewhere = cluster.bridges.get(bridge["id"], node.id) != node.id
             if elsewhere and cluster.owner(bridge["id"]) is not None:
                 log.info("stale bridge on a returning node", node=node.id, bridge=bridge["id"])
