@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 VENV_STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint asterisk-cli clean venv runtime bench browser
+.PHONY: run run-cluster test lint asterisk-cli clean venv runtime bench browser kamailio
 
 $(VENV_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,13 +21,22 @@ runtime:
 browser:
 	scripts/browser
 
+## Debian's kamailio for the multi-node tests and run-cluster (apt-get when missing).
+kamailio:
+	scripts/kamailio install
+
 ## Start Asterisk and the controller in the foreground (Ctrl-C stops both). DB=postgres:
-## on a local PostgreSQL (scripts/pg) instead of SQLite.
+## on a local PostgreSQL (scripts/pg) instead of SQLite. NODES=3: make run-cluster.
 run: venv runtime
-	DB=$(DB) scripts/run
+	$(if $(NODES),NODES=$(NODES) DB=$(DB) scripts/run-cluster,DB=$(DB) scripts/run)
+
+## Kamailio on 5060 in front of NODES (3) Asterisk media nodes and one controller
+## (README "Running several media nodes"); DB=postgres as for run.
+run-cluster: venv runtime kamailio
+	NODES=$(NODES) DB=$(DB) scripts/run-cluster
 
 ## The whole suite, real Asterisk and softphones included.
-test: venv runtime browser
+test: venv runtime browser kamailio
 	scripts/test
 
 ## confsvc (ARI) vs plain ConfBridge on one Asterisk, driven by a second Asterisk, then the
@@ -43,7 +52,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check confsvc tests bench
 	$(VENV)/bin/mypy --strict confsvc/ari
 	$(VENV)/bin/python scripts/openapi.py | $(VENV)/bin/openapi-spec-validator -
-	$(VENV)/bin/hadolint docker/asterisk.Dockerfile docker/confsvc.Dockerfile
+	$(VENV)/bin/hadolint docker/asterisk.Dockerfile docker/confsvc.Dockerfile docker/kamailio.Dockerfile
 
 ## An interactive Asterisk CLI on the running dev instance.
 asterisk-cli:

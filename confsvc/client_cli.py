@@ -19,6 +19,7 @@ from confsvc.client_http import ApiClient, ApiFailed
 from confsvc.config import Settings
 
 DEV_TOKEN = Path(".runtime/dev-token")
+OPERATOR_TOKEN = Path(".runtime/metrics-token")  # make run's; /v1/nodes wants it
 Action = Callable[[ApiClient, argparse.Namespace], Awaitable[Any]]
 # resource -> the columns its lists are shown with
 LISTS: dict[str, out.Columns] = {
@@ -27,6 +28,7 @@ LISTS: dict[str, out.Columns] = {
     "recordings": out.RECORDING,
     "webhooks": out.WEBHOOK,
     "events": out.EVENT,
+    "nodes": out.NODE,
 }
 
 
@@ -99,6 +101,14 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     add.add_argument("hook_url", metavar="URL", help="where events are POSTed")
     add.add_argument("--event-type", action="append", default=[], help="repeatable; none: all")
     cmd(hooks, "remove", _hook_remove, "delete a webhook").add_argument("id")
+
+    nodes = group("nodes", "media nodes (operator token): list, drain, undrain")
+    cmd(nodes, "list", _nodes_list, "media nodes: status, rooms, callers")
+    for name, help in (
+        ("drain", "place no new rooms on a node; its rooms finish there"),
+        ("undrain", "take new rooms on a node again"),
+    ):
+        cmd(nodes, name, _node_action(name), help).add_argument("id")
 
     ev = sub.add_parser("events", help="stored events, or --follow them live", parents=[common])
     ev.add_argument("--conference", help="only this conference's")
@@ -183,6 +193,17 @@ async def _hook_remove(api: ApiClient, a: argparse.Namespace) -> Any:
     return await api.call("DELETE", f"/v1/webhooks/{a.id}")
 
 
+async def _nodes_list(api: ApiClient, a: argparse.Namespace) -> Any:
+    return (await api.call("GET", "/v1/nodes"))["result"]
+
+
+def _node_action(action: str) -> Action:
+    async def act(api: ApiClient, a: argparse.Namespace) -> Any:
+        return await api.call("POST", f"/v1/nodes/{a.id}/{action}")
+
+    return act
+
+
 async def _events(api: ApiClient, a: argparse.Namespace) -> Any:
     if not a.follow:
         return await api.events(_query(conference_id=a.conference, since=a.since))
@@ -201,11 +222,15 @@ async def _events(api: ApiClient, a: argparse.Namespace) -> Any:
 
 
 def _token(args: argparse.Namespace) -> str:
-    token = args.token or os.environ.get("CONFSVC_TOKEN")
-    if not token and DEV_TOKEN.exists():
-        token = DEV_TOKEN.read_text().strip()
+    operator = args.command == "nodes"
+    env, saved = (
+        ("CONFSVC_METRICS_TOKEN", OPERATOR_TOKEN) if operator else ("CONFSVC_TOKEN", DEV_TOKEN)
+    )
+    token = args.token or os.environ.get(env)
+    if not token and saved.exists():
+        token = saved.read_text().strip()
     if not token:
-        sys.exit("confsvc: no token (use --token or CONFSVC_TOKEN)")
+        sys.exit(f"confsvc: no token (use --token or {env})")
     return token
 
 

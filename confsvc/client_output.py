@@ -20,6 +20,8 @@ WEBHOOK = (("ID", "id"), ("URL", "url"), ("EVENT TYPES", "event_types"),
            ("CREATED", "tm_create"))  # fmt: skip
 EVENT = (("SEQ", "seq"), ("TIME", "timestamp"), ("TYPE", "type"),
          ("CONFERENCE", "conference_id"), ("RESOURCE", "data.id"))  # fmt: skip
+NODE = (("ID", "id"), ("STATUS", "status"), ("SIP", "sip_uri"), ("ROOMS", "rooms"),
+        ("CALLERS", "callers"))  # fmt: skip
 Columns = Sequence[tuple[str, str]]
 
 

@@ -119,6 +119,14 @@ class Settings(BaseSettings):
     # public, e.g. "127.0.0.1/32,10.0.0.0/8". The ARI and controller ports never.
     outbound_allow: str = ""
 
+    # Several media nodes behind a SIP proxy (README "Running several media nodes"):
+    # "id=host:ari_port:sip_port,..." sharing ari_user/ari_password/ari_app; empty: the
+    # one Asterisk above. A node whose ARI stays away node_down_after seconds is down.
+    nodes: str = ""
+    node_down_after: float = Field(default=3.0, gt=0)
+    # The key the SIP proxy presents to GET /internal/v1/placement ("" = route off).
+    placement_secret: str = ""
+
     # Dial-out (README "Dial-out"): calls leave as PJSIP/<number>@<trunk_endpoint>.
     trunk_endpoint: str = "trunk"
     trunk_port: int = 5090  # the [trunk] AOR's port on 127.0.0.1 (rendered by asterisk/ctl)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 import structlog
 from aiohttp import web
 
 from confsvc.api import create_app
-from confsvc.ari import AriClient, EventStream
+from confsvc.ari import AriClient
 from confsvc.config import Settings
 from confsvc.engine import Engine
 from confsvc.events import wiring as events_wiring
@@ -19,12 +19,16 @@ from confsvc.events.outbox import Outbox
 from confsvc.events.ws import Hub
 from confsvc.ha.forward import Forwarder
 from confsvc.ha.ownership import Ownership
+from confsvc.nodes import NodeSpec, parse_nodes
+from confsvc.nodes.routes import NodeRoutes
+from confsvc.nodes.runner import Nodes
 from confsvc.ops import wiring as ops
 from confsvc.ops.metrics import Metrics
 from confsvc.outbound import OutboundPolicy
 from confsvc.store.factory import make_store
 from confsvc.store.pg import PgStore
 from confsvc.store.sql_base import StoreUnavailable
+from confsvc.transcribe.legs import LEG_PREFIX, is_leg
 
 log = structlog.get_logger(__name__)
 
@@ -51,13 +55,42 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
         raise SystemExit(1) from None
     closers.append(store.close)
     metrics = Metrics()  # its own registry; handed to what records into it
-    ari = AriClient(
-        settings.ari_url,
-        settings.ari_user,
-        settings.ari_password,
-        settings.ari_app,
-        observe=metrics.ari_request,
+    # One ARI client per media node behind one AriClient face (confsvc/nodes); one node,
+    # the configured Asterisk, unless CONFSVC_NODES lists several.
+    default = NodeSpec(
+        settings.instance, settings.asterisk_host, settings.ari_port, settings.sip_port
     )
+    engine: Engine | None = None
+
+    def related(resource_id: str) -> str | None:
+        """What a new channel or bridge belongs to: a dial-out channel its conference, a
+        transcription leg its caller's channel."""
+        if is_leg(resource_id):
+            return resource_id[len(LEG_PREFIX) + 2 :]
+        return engine.dialouts.lanes.get(resource_id) if engine is not None else None
+
+    try:
+        specs = parse_nodes(settings.nodes, default)
+    except ValueError as exc:  # say which entry, no traceback
+        log.error("bad CONFSVC_NODES", error=str(exc))
+        raise SystemExit(1) from None
+    nodes = Nodes(
+        specs,
+        user=settings.ari_user,
+        password=settings.ari_password,
+        app=settings.ari_app,
+        down_after=settings.node_down_after,
+        is_room=lambda bridge_id: not is_leg(bridge_id),
+        related=related,
+        client=lambda spec: AriClient(
+            spec.ari_url,
+            settings.ari_user,
+            settings.ari_password,
+            settings.ari_app,
+            observe=metrics.ari_request,
+        ),
+    )
+    ari = nodes.ari
     await ari.start()
     closers.append(ari.close)
     # One outbound URL policy for every URL we or Asterisk fetch (confsvc/outbound).
@@ -68,14 +101,6 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
     closers.append(engine.close)
     # Events are handled one at a time in arrival order; after every (re)connect the
     # engine reconciles with Asterisk before that connection's events are handed over.
-    stream = EventStream(
-        settings.ari_ws_url,
-        settings.ari_user,
-        settings.ari_password,
-        settings.ari_app,
-        ops.timed_handler(metrics, engine.handle_event),
-        on_connect=ops.counted_connect(metrics, engine.on_connect),
-    )
     # Events: the store hands the WebSocket hub each commit's events, and the webhook /
     # callback deliverer (which reads the pending deliveries once, at start) their
     # deliveries; neither reads a table per commit.
@@ -99,17 +124,25 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
     )
     closers.append(forwarder.close)
     # /ready and /metrics (confsvc/ops); /health stays liveness.
-    operations = ops.attach(metrics, settings, store, engine, outbox, lambda: stream.connected)
+    operations = ops.attach(metrics, settings, store, engine, outbox, lambda: nodes.any_connected)
+    node_routes = NodeRoutes(
+        nodes.cluster,
+        placement_secret=settings.placement_secret,
+        operator_token=settings.metrics_token,
+        room_bridge=lambda room: _one(c.id for c in engine.rooms.by_room(room)),
+        reserve=settings.auto_create_rooms,
+    )
     app = create_app(
         settings,
         store,
         engine,
         health=lambda: {
-            "ari_connected": stream.connected,
+            "ari_connected": nodes.any_connected,
             "role": "owner" if ownership is None or ownership.owner else "standby",
         },
         hub=hub,
-        extra_routes=operations,
+        extra_routes=[*operations, *node_routes.routes()],
+        media_node=nodes.cluster.node_of_bridge,
         outer_middlewares=ops.middlewares(metrics),
     )
     app.middlewares.append(forwarder.middleware)
@@ -127,10 +160,16 @@ async def _run(settings: Settings, closers: list[Callable[[], Awaitable[object]]
         """The owner's part: deliveries, ARI events (reconcile first), health checks."""
         await outbox.start()
         closers.append(outbox.close)
-        await stream.start()
-        closers.append(stream.stop)
+        # Events are handled one at a time per node in arrival order; after every
+        # (re)connect the engine reconciles with Asterisk before that connection's events.
+        await nodes.start(
+            ops.timed_handler(metrics, engine.handle_event),
+            ops.counted_connect(metrics, engine.on_connect),
+            engine.on_connect,  # a node given up: its calls end, its rooms move
+        )
+        closers.append(nodes.stop)
         engine.start_health_checks()
-        waiter = asyncio.create_task(_set_when_connected(stream, ready))
+        waiter = asyncio.create_task(_set_when_connected(nodes, ready))
         closers.append(lambda: _cancelled(waiter))
 
     stop = asyncio.Event()
@@ -161,9 +200,14 @@ def _owner_of(ownership: Ownership | None) -> Callable[[], Awaitable[str | None]
     return owner_url
 
 
-async def _set_when_connected(stream: EventStream, ready: asyncio.Event) -> None:
-    await stream.wait_connected()
+async def _set_when_connected(nodes: Nodes, ready: asyncio.Event) -> None:
+    await _first(*(s.wait_connected() for s in nodes.streams.values()))
     ready.set()
+
+
+def _one(ids: Iterable[str]) -> str | None:
+    found = list(ids)
+    return found[0] if len(found) == 1 else None
 
 
 async def _cancelled(task: asyncio.Task[None]) -> None:

@@ -14,6 +14,7 @@ import pytest
 from confsvc.store.pg import PgStore
 from confsvc.store.sql_base import SqlStore
 from confsvc.store.sqlite import SqliteStore
+from tests.support.cluster import Cluster, Kamailio, Node, base, node_env
 from tests.support.controller import Controller, running_controller
 from tests.support.postgres import Postgres, pg_port
 from tests.support.runtime import Runtime, started, test_env
@@ -77,3 +78,13 @@ async def make_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIte
     pg: Postgres = request.getfixturevalue("postgres")
     async with pg.database() as url:
         yield lambda: PgStore(url)
+
+
+@pytest.fixture(scope="session")
+def cluster(runtime: Runtime) -> Iterator[Cluster]:
+    """Node 2 beside the session's Asterisk and Kamailio in front (tests/support/cluster.py);
+    one of each per session, failing (never skipping) when one cannot start."""
+    node2 = Node(env=node_env(runtime, 2))
+    kamailio = Kamailio(base() + 250, f"http://127.0.0.1:{runtime.s('HTTP_PORT')}")
+    with started(node2, "media node 2"), started(kamailio, "Kamailio"):
+        yield Cluster(runtime, node2, kamailio)

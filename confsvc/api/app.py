@@ -54,12 +54,13 @@ def create_app(
     hub: Hub | None = None,
     extra_routes: Sequence[Route] = (),
     outer_middlewares: Sequence[Middleware] = (),
+    media_node: Callable[[str], str | None] = lambda _id: None,
 ) -> web.Application:
     """`health` adds fields to GET /health (e.g. {"ari_connected": True}); it may also
     override "status" (e.g. "degraded"). `hub`: the WebSocket event hub (server.py starts
     and stops it); without one the app makes its own and runs it with the app.
     `extra_routes`, `outer_middlewares`: the operating parts' (/ready, /metrics, the
-    access log; confsvc/ops)."""
+    access log; confsvc/ops). `media_node`: a conference's media node (confsvc/nodes)."""
     own_hub = hub is None
     if hub is None:
         hub = Hub(store, queue_size=settings.ws_queue_size)  # type: ignore[arg-type]
@@ -75,7 +76,7 @@ def create_app(
     speech = Speech(SpeechConfig(settings.asterisk_sounds_dir, settings.runtime_root))
     plivo = PlivoRoutes(store, engine, accounts, speech)  # its async calls end with the app
     routes: list[Route] = [
-        *ConferenceRoutes(settings, store, engine).routes(),
+        *ConferenceRoutes(settings, store, engine, media_node).routes(),
         *ConferencecallRoutes(store, engine).routes(),
         *MemberRoutes(engine).routes(),
         *plivo.routes(),

@@ -5,6 +5,9 @@ engine, which runs them in the conference's ordered lane and validates before wr
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from aiohttp import web
 
 from confsvc.api import schemas
@@ -25,10 +28,19 @@ TAGS = ("conferences",)
 
 
 class ConferenceRoutes:
-    def __init__(self, settings: Settings, store: Store, engine: Engine) -> None:
+    """`media_node(conference id)`: the media node its bridge is on, or None."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        engine: Engine,
+        media_node: Callable[[str], str | None] = lambda _id: None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.engine = engine
+        self.media_node = media_node
 
     def routes(self) -> list[Route]:
         status_q = QueryParam(
@@ -94,8 +106,11 @@ class ConferenceRoutes:
             ),
         ]
 
+    def _out(self, conf: Conference) -> dict[str, Any]:
+        return {**conf.to_json(self.settings.dial_host), "media_node": self.media_node(conf.id)}
+
     def _json(self, conf: Conference) -> web.Response:
-        return web.json_response(conf.to_json(self.settings.dial_host))
+        return web.json_response(self._out(conf))
 
     async def create(self, request: web.Request) -> web.Response:
         customer = customer_of(request)
@@ -103,7 +118,7 @@ class ConferenceRoutes:
         body = await json_body(request, ConferenceCreate)
         conf = await self.engine.create_conference(customer, **body.engine_fields())
         return web.json_response(
-            conf.to_json(self.settings.dial_host),
+            self._out(conf),
             status=201,
             headers={"Location": f"{BASE}/{conf.id}"},
         )
@@ -116,8 +131,7 @@ class ConferenceRoutes:
         confs, token = await self.store.list_conferences(
             customer, status=status, page_size=p.size, page_token=p.token
         )
-        dial_host = self.settings.dial_host
-        return web.json_response(envelope([c.to_json(dial_host) for c in confs], token))
+        return web.json_response(envelope([self._out(c) for c in confs], token))
 
     async def get(self, request: web.Request) -> web.Response:
         return self._json(await owned(request, self.store.get_conference, "conference"))

@@ -247,6 +247,11 @@ class Conference(ConferenceControlOut):
     detail: str
     room: str
     dial_uri: str = Field(description="sip:<room>@<host>: what a softphone dials to join.")
+    media_node: str | None = Field(
+        default=None,
+        description="The media node (Asterisk) a live conference is on; null once it ended "
+        'or while it has none (README "Running several media nodes").',
+    )
     timeout: int
     max_participants: int
     data: dict[str, Any]
