@@ -23,6 +23,7 @@ from confsvc.api.bodies import json_object
 from confsvc.api.errors import ApiError
 from confsvc.api.hoiio_auth import AUTH_FIELDS, without_auth_fields
 from confsvc.api.lookup import owned
+from confsvc.api.member_schemas import MemberOptionsRequest
 from confsvc.api.openapi import PAGING_QUERY, QueryParam, Route
 from confsvc.api.paging import PAGING_PARAMS, enum_param, envelope, page, query_params
 from confsvc.domain.dialout import CallResult, CallStatus
@@ -71,6 +72,12 @@ class CallsCreate(BaseModel):
         json_schema_extra={"minimum": 1, "maximum": RING_TIMEOUT_MAX},
         description="Seconds each number rings before it counts as unanswered (default 30).",
     )
+    member_options: MemberOptionsRequest | None = Field(
+        default=None,
+        description="Plivo's per-member options for every callee of this request (as PATCH "
+        "/v1/conferencecalls/{id} sets them on a dial-in caller); a JSON string in a form. "
+        "Omitted or null fields: the conference's defaults.",
+    )
 
 
 class CallsPlaced(BaseModel):
@@ -97,6 +104,7 @@ class Call(BaseModel):
     hangup_cause: int | None = Field(description="Q.850 cause Asterisk reported.")
     hangup_cause_txt: str
     conferencecall_id: str | None = Field(description="Its participant once in the room.")
+    member_options: MemberOptionsRequest = Field(description="What the callee joins with.")
     duration: int | None = Field(description="Whole minutes answered, rounded up (ended).")
     duration_ms: int | None = Field(description="Milliseconds answered (ended).")
     tm_create: str

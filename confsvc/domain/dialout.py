@@ -28,6 +28,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
 from confsvc.domain.ids import ensure_utc, new_id, to_iso
+from confsvc.domain.member_options import MemberOptions
 
 CAUSE_NORMAL = 16
 CAUSE_BUSY = 17
@@ -100,6 +101,8 @@ class DialoutCall(BaseModel):
     hangup_cause: int | None = None
     hangup_cause_txt: str = ""
     conferencecall_id: str | None = None
+    # Plivo's per-member options the callee's conferencecall starts with (null: defaults).
+    member_options: MemberOptions = MemberOptions()
     tm_create: AwareDatetime
     tm_dial: AwareDatetime | None = None
     tm_answer: AwareDatetime | None = None
@@ -196,6 +199,7 @@ class DialoutCall(BaseModel):
             "hangup_cause": self.hangup_cause,
             "hangup_cause_txt": self.hangup_cause_txt,
             "conferencecall_id": self.conferencecall_id,
+            "member_options": self.member_options.to_json(),
             "duration": billed_minutes(self.duration_ms) if ended else None,
             "duration_ms": self.duration_ms if ended else None,
             "tm_create": to_iso(self.tm_create),
@@ -235,6 +239,7 @@ def create_calls(
     notify_url: str | None = None,
     timeout: int,
     room_created: bool = False,
+    member_options: MemberOptions | None = None,
 ) -> list[DialoutCall]:
     """One queued call per destination, in order. Each tm_create is 1 µs after the one
     before, so listings (newest first) keep the request's order."""
@@ -254,6 +259,7 @@ def create_calls(
             tag=tag,
             notify_url=notify_url,
             timeout=timeout,
+            member_options=member_options or MemberOptions(),
             tm_create=base + timedelta(microseconds=i),
         )
         for i, dest in enumerate(destinations)

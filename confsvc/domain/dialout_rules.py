@@ -6,12 +6,14 @@ as their stable `code`; the API answers `{"error": <code>, "message", "field"}`.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from confsvc.domain.errors import DomainError
+from confsvc.domain.errors import DomainError, ValidationFailed
 from confsvc.domain.hooks import validate_url
+from confsvc.domain.member_options import MemberOptions, validate_member_options
 from confsvc.domain.room import validate_room
 
 MAX_DESTINATIONS = 8  # the seed: "A maximum of 8 numbers are allowed"
@@ -26,7 +28,9 @@ PRIVATE = "private"
 # E.164: "+", a country code not starting with 0, at most 15 digits in all.
 _E164_RE = re.compile(r"\+[1-9][0-9]{5,14}")
 # The request's fields (dest and destinations are one parameter, two spellings).
-FIELDS = frozenset({"dest", "destinations", "room", "caller_id", "tag", "notify_url", "timeout"})
+FIELDS = frozenset(
+    {"dest", "destinations", "room", "caller_id", "tag", "notify_url", "timeout", "member_options"}
+)
 
 
 class DialoutError(DomainError):
@@ -60,6 +64,8 @@ class DialoutRequest:
     tag: str | None = None
     notify_url: str | None = None
     timeout: int = RING_TIMEOUT_DEFAULT
+    # Plivo's per-member options for every callee of the request (domain/member_options.py).
+    member_options: MemberOptions = MemberOptions()
 
 
 def validate_destinations(value: object, field: str = "dest") -> tuple[str, ...]:
@@ -171,7 +177,27 @@ def parse_request(body: dict[str, Any]) -> DialoutRequest:
         tag=validate_tag(body.get("tag")),
         notify_url=validate_notify(body.get("notify_url")),
         timeout=validate_ring_timeout(body.get("timeout")),
+        member_options=validate_dial_member_options(body.get("member_options")),
     )
+
+
+def validate_dial_member_options(value: object) -> MemberOptions:
+    """An object of per-member options (a JSON string of one in a form); null: none."""
+    if value is None or value == "":
+        return MemberOptions()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise malformed("member_options must be a JSON object", "member_options") from None
+    if not isinstance(value, dict):
+        raise malformed("member_options must be a JSON object", "member_options")
+    try:
+        return validate_member_options(MemberOptions(), value)
+    except ValidationFailed as exc:
+        raise DialoutError(
+            "error_malformed_params", f"member_options.{exc.message}", field="member_options"
+        ) from None
 
 
 # --- who may call where, and how much -----------------------------------------------------

@@ -92,6 +92,7 @@ async def place(
             notify_url=req.notify_url,
             timeout=req.timeout,
             room_created=created,
+            member_options=req.member_options,
         )
         async with core.store.transaction():
             check_call_cap(await core.store.count_open_calls(customer_id), n, cap)

@@ -100,7 +100,8 @@ async def answered(core: EngineCore, txn_ref: str, channel: Channel) -> None:
     call = await _save(core, call, call.answered(core.now()))
     # The room sees the callee as the caller: its number is the destination dialled.
     callee = msgspec.structs.replace(channel, caller=CallerId(number=call.dest, name=""))
-    await join.admit(core, call.conference_id, callee)  # refusals hang the channel up
+    # refusals hang the channel up; the callee starts with the request's member options
+    await join.admit(core, call.conference_id, callee, call.member_options)
     conferencecall_id = core.channels.get(channel.id)
     if conferencecall_id is not None:
         await _save(core, call, call.joined(conferencecall_id, core.now()))

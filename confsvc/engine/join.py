@@ -14,6 +14,7 @@ from confsvc.domain import (
     DomainError,
     create_conferencecall,
 )
+from confsvc.domain.member_options import MemberOptions
 from confsvc.domain.options import Role
 from confsvc.engine import moderation, pre_actions, record, transcribe
 from confsvc.engine.core import EngineCore
@@ -26,15 +27,23 @@ REFUSE_UNKNOWN = "unallocated"
 FULL_MESSAGE = "sound:conf-full"
 
 
-async def admit(core: EngineCore, conference_id: str, channel: Channel) -> None:
-    """In the conference's lane: record the caller, answer, add to the bridge."""
+async def admit(
+    core: EngineCore,
+    conference_id: str,
+    channel: Channel,
+    member_options: MemberOptions | None = None,
+) -> None:
+    """In the conference's lane: record the caller, answer, add to the bridge.
+    member_options: Plivo's per-member options it starts with (a dial-out callee's)."""
     try:
-        await _admit(core, conference_id, channel)
+        await _admit(core, conference_id, channel, member_options)
     finally:
         core.admitting.pop(channel.id, None)
 
 
-async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None:
+async def _admit(
+    core: EngineCore, conference_id: str, channel: Channel, member_options: MemberOptions | None
+) -> None:
     if channel.id in core.channels:
         return  # replayed StasisStart (reconcile after a reconnect)
     conf = await core.conference(conference_id)
@@ -51,6 +60,8 @@ async def _admit(core: EngineCore, conference_id: str, channel: Channel) -> None
         caller_name=(caller.name if caller else "") or "",
         pin_entry=conf.options.needs_pin,  # asked for it before entering (pin.py)
     )
+    if member_options is not None and member_options != MemberOptions():
+        call = call.set_member(member_options, core.now())
     try:
         conf, effects = conf.add_call(call.id, core.now())
     except ConferenceFull:

@@ -7,10 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
+
 from confsvc.domain.dialout import CallStatus, DialoutCall
 from confsvc.domain.ids import from_iso, to_iso
 from confsvc.store.base import DEFAULT_PAGE_SIZE
 from confsvc.store.sqlite_ops import Row, SqliteOps
+
+# Migration 13: per-member options given when dialling out (issue 19).
+CALLS_MEMBER_OPTIONS = [
+    "ALTER TABLE calls ADD COLUMN member_options TEXT NOT NULL DEFAULT '{}'",
+]
 
 # Migration 5.
 CALLS_SCHEMA: list[str] = [
@@ -47,7 +54,7 @@ CALLS_SCHEMA: list[str] = [
 _COLS = (
     "id, request_id, position, customer_id, conference_id, room, room_created, dest, "
     "caller_id, tag, notify_url, timeout, status, result, hangup_cause, hangup_cause_txt, "
-    "conferencecall_id, tm_create, tm_dial, tm_answer, tm_end, tm_update"
+    "conferencecall_id, tm_create, tm_dial, tm_answer, tm_end, tm_update, member_options"
 )
 _NAMES = [c.strip() for c in _COLS.split(",")]
 _UPSERT = (
@@ -68,6 +75,8 @@ def _params(call: DialoutCall) -> list[Any]:
             value = None if value is None else value.value
         elif col == "room_created":
             value = int(value)
+        elif col == "member_options":
+            value = msgspec.json.encode(value.to_json()).decode()
         out.append(value)
     return out
 
@@ -75,6 +84,7 @@ def _params(call: DialoutCall) -> list[Any]:
 def _from_row(r: Row) -> DialoutCall:
     fields = {k: (from_iso(r[k]) if k in _TIME_COLS else r[k]) for k in r.keys()}
     fields["room_created"] = bool(fields["room_created"])
+    fields["member_options"] = msgspec.json.decode(fields["member_options"] or "{}")
     return DialoutCall.model_validate(fields)
 
 

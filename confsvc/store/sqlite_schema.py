@@ -14,7 +14,7 @@ from confsvc.domain.conference import Conference
 from confsvc.domain.conferencecall import Conferencecall
 from confsvc.domain.errors import ValidationFailed
 from confsvc.domain.ids import from_iso, to_iso
-from confsvc.store.sqlite_calls import CALLS_SCHEMA
+from confsvc.store.sqlite_calls import CALLS_MEMBER_OPTIONS, CALLS_SCHEMA
 from confsvc.store.sqlite_events import EVENTS_SCHEMA, TENANT_SEQ_SCHEMA
 from confsvc.store.sqlite_ops import Row
 from confsvc.store.sqlite_recordings import (
@@ -170,6 +170,7 @@ MIGRATIONS: list[tuple[int, list[str]]] = [
             "ALTER TABLE conferences ADD COLUMN post_actions TEXT NOT NULL DEFAULT '[]'",
         ],
     ),
+    (13, CALLS_MEMBER_OPTIONS),  # per-member options of dial-out callees (issue 19)
 ]
 # The runner applies every version not yet applied, in order (a gap is tolerated).
 SCHEMA_VERSION = max(version for version, _ in MIGRATIONS)

@@ -223,3 +223,18 @@ async def test_openapi_documents_the_dial_out_routes(api: ApiHarness) -> None:
     assert "post" in doc["paths"]["/v1/conferences/{id}/calls"]
     assert "403" in doc["paths"]["/v1/calls"]["post"]["responses"]
     assert "CallsCreate" in doc["components"]["schemas"]
+
+
+async def test_member_options_for_the_callees(api: ApiHarness) -> None:
+    """JSON object or (form) JSON text; stored and shown with each call; a bad one dials
+    nobody."""
+    conf = await api.create(room="board")
+    path = f"/v1/conferences/{conf['id']}/calls"
+    status, body = await post(api, path, {"dest": A, "member_options": {"muted": True}})
+    assert status == 201, body
+    status, got = await api.request("GET", f"/v1/calls/{body['txn_refs'][0]}", token="tok-a")
+    assert status == 200 and got["member_options"]["muted"] is True, got
+    before = len(originated(api))
+    status, err = await post(api, path, {"dest": B, "member_options": {"muted": "loud"}})
+    assert status == 422 and err["field"] == "member_options", err
+    assert len(originated(api)) == before

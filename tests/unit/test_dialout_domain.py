@@ -256,3 +256,15 @@ def test_the_seeds_notification_parameters() -> None:
     untagged = one_call().ended(T0, cause=17).notify_params()
     assert "tag" not in untagged and untagged["duration"] == "0"
     assert seed_date(datetime(2030, 12, 31, 20, 30, tzinfo=UTC)) == "2031-01-01 04:30:00"
+
+
+def test_member_options_for_the_callees() -> None:
+    """An object (JSON) or its JSON text (a form); each field checked; none: defaults."""
+    req = parse_request({"dest": A, "member_options": {"muted": True, "stay_alone": False}})
+    assert (req.member_options.muted, req.member_options.stay_alone) == (True, False)
+    req = parse_request({"dest": A, "member_options": '{"start_conference_on_enter": false}'})
+    assert req.member_options.start_conference_on_enter is False
+    assert parse_request({"dest": A}).member_options.muted is None
+    for bad in ({"muted": "yes"}, {"colour": True}, "not json", ["muted"]):
+        err = refused({"dest": A, "member_options": bad})
+        assert err.field == "member_options" and err.code == "error_malformed_params"

@@ -214,3 +214,18 @@ async def test_an_answer_after_the_conference_ended_is_hung_up(h: EngineHarness)
 async def test_a_stranger_in_stasis_with_dialout_args_is_refused(h: EngineHarness) -> None:
     await h.send({"type": "StasisStart", "args": ["dialout", "x"], "channel": channel("y")})
     assert h.ari.called("hangup")[0][0][0] == "y"
+
+
+async def test_a_callee_joins_with_the_requests_member_options(h: EngineHarness) -> None:
+    """Plivo's per-member options given when dialling out (issue 19): stored on the call,
+    carried by the callee's conferencecall, and applied when it enters (muted here)."""
+    conf = await h.create(room="board")
+    options = {"muted": True, "end_conference_on_exit": True, "action": "https://a.example/x"}
+    (txn,) = await place(h, conf.id, A, member_options=options)
+    assert (await call(h, txn)).member_options.end_conference_on_exit is True
+    await answer(h, txn)
+    member = await h.call_of(txn)
+    assert member.status.value == "joined" and member.muted is True
+    assert member.member_options.end_conference_on_exit is True
+    assert member.member_options.action == "https://a.example/x"
+    assert h.ari.called("mute")  # the callee's audio is held back from the room

@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 
 from confsvc.config import Settings
 from confsvc.domain.dialout import CallStatus, create_calls
+from confsvc.domain.member_options import MemberOptions
 from confsvc.events.dialout import notify_delivery
 from confsvc.events.model import DELIVERED, Event
 from confsvc.events.outbox import Outbox
@@ -92,3 +93,12 @@ async def test_the_notification_goes_out_signed_and_form_encoded(tmp_path: Path)
         assert params["tag"] == "order-1" and params["dest"] == call.dest
         stored = await store.get_delivery(delivery.id)
         assert stored is not None and stored.status == DELIVERED
+
+
+async def test_a_calls_member_options_round_trip(tmp_path: Path) -> None:
+    member = MemberOptions(start_conference_on_enter=False, muted=True, method="GET")
+    async with SqliteStore(tmp_path / "s.sqlite3") as store:
+        (made,) = calls(n=1, member_options=member)
+        await store.save_call(made)
+        got = await store.get_call(made.id)
+        assert got is not None and got.member_options == member
