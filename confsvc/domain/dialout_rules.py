@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from confsvc.domain.errors import DomainError, ValidationFailed
@@ -65,7 +65,7 @@ class DialoutRequest:
     notify_url: str | None = None
     timeout: int = RING_TIMEOUT_DEFAULT
     # Plivo's per-member options for every callee of the request (domain/member_options.py).
-    member_options: MemberOptions = MemberOptions()
+    member_options: MemberOptions = field(default_factory=MemberOptions)
 
 
 def validate_destinations(value: object, field: str = "dest") -> tuple[str, ...]:
