@@ -16,6 +16,8 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from confsvc.credentials import parse_triples
+
 APP_ID = re.compile(r"[A-Za-z0-9_.-]{4,64}")
 TOKEN_BYTES = 24
 
@@ -29,18 +31,10 @@ class HoiioApp:
 
 def parse_apps(text: str) -> dict[str, HoiioApp]:
     """app_id -> app. ValueError naming the bad entry (serve refuses to start)."""
-    out: dict[str, HoiioApp] = {}
-    for entry in filter(None, (p.strip() for p in text.split(","))):
-        app_id, _, rest = entry.partition(":")
-        token, _, customer = rest.partition(":")
-        if not APP_ID.fullmatch(app_id):
-            raise ValueError(f"app_id {app_id[:8]!r}...: 4-64 of A-Z a-z 0-9 _ . -")
-        if not token or not customer:
-            raise ValueError(f"{app_id}: expected app_id:access_token:customer_id")
-        if app_id in out:
-            raise ValueError(f"{app_id}: listed twice")
-        out[app_id] = HoiioApp(app_id, token, customer)
-    return out
+    triples = parse_triples(
+        text, APP_ID, "app_id:access_token:customer_id", "app_id: 4-64 of A-Z a-z 0-9 _ . -"
+    )
+    return {app_id: HoiioApp(app_id, token, customer) for app_id, token, customer in triples}
 
 
 def new_app(customer_id: str) -> HoiioApp:

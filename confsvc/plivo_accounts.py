@@ -11,6 +11,8 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from confsvc.credentials import parse_triples
+
 # Plivo's SDKs refuse any other auth_id: "MA" (account) or "SA" (subaccount) + 18 more.
 AUTH_ID = re.compile(r"(MA|SA)[A-Z0-9]{18}")
 ALPHABET = string.ascii_uppercase + string.digits
@@ -26,18 +28,10 @@ class PlivoAccount:
 
 def parse_accounts(text: str) -> dict[str, PlivoAccount]:
     """auth_id -> account. ValueError naming the bad entry (serve refuses to start)."""
-    out: dict[str, PlivoAccount] = {}
-    for entry in filter(None, (p.strip() for p in text.split(","))):
-        auth_id, _, rest = entry.partition(":")
-        token, _, customer = rest.partition(":")
-        if not AUTH_ID.fullmatch(auth_id):
-            raise ValueError(f"auth_id {auth_id!r}: must be MA or SA and 18 letters/digits")
-        if not token or not customer:
-            raise ValueError(f"{auth_id}: expected auth_id:auth_token:customer_id")
-        if auth_id in out:
-            raise ValueError(f"{auth_id}: listed twice")
-        out[auth_id] = PlivoAccount(auth_id, token, customer)
-    return out
+    triples = parse_triples(
+        text, AUTH_ID, "auth_id:auth_token:customer_id", "auth_id: MA or SA and 18 letters/digits"
+    )
+    return {auth_id: PlivoAccount(auth_id, token, customer) for auth_id, token, customer in triples}
 
 
 def auth_ids_of(accounts: Mapping[str, PlivoAccount], customer_id: str) -> frozenset[str]:
