@@ -29,6 +29,7 @@ from typing import Any
 import structlog
 
 from confsvc.ari import AriError, AriNotFound, Event
+from confsvc.ari.stasis import when_in_stasis
 from confsvc.domain import Conferencecall, ConferencecallStatus, Recording, create_recording
 from confsvc.domain.ids import new_id
 from confsvc.domain.record_block import RecordBlockError, RecordBlockRequest, RecordBlockResult
@@ -154,8 +155,10 @@ async def _begin(
     snoop = SNOOP_PREFIX + txn_ref
     try:
         await core.ari.snoop(call.reference_id, snoop, spy="in")
-        await core.ari.record_channel(
-            snoop, rec.id, format="wav", max_duration_seconds=req.max_duration
+        await when_in_stasis(  # the snoop enters Stasis on its own thread
+            lambda: core.ari.record_channel(
+                snoop, rec.id, format="wav", max_duration_seconds=req.max_duration
+            )
         )
     except AriError as exc:
         log.warning("record block not started", call=call_id, error=str(exc))

@@ -22,15 +22,13 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from confsvc.ari import AriClient, AriError, AriNotFound, AriUnprocessable
+from confsvc.ari import AriClient, AriError, AriNotFound
+from confsvc.ari.stasis import when_in_stasis
 from confsvc.transcribe import rtp
 from confsvc.transcribe.queue import Job, Transcriber
 from confsvc.transcribe.vad import Segmenter, Utterance
 
 log = structlog.get_logger(__name__)
-# How long a leg may take to enter Stasis after its snoop/externalMedia request returned.
-STASIS_WAIT_S = 2.0
-STASIS_RETRY_S = 0.05
 
 LEG_PREFIX = "txleg-"
 
@@ -93,24 +91,14 @@ class Legs:
             await self.ari.create_bridge(leg.bridge_id, type="mixing", name=leg.bridge_id)
             await self.ari.external_media(leg.media_id, f"127.0.0.1:{leg.receiver.port}")
             await self.ari.snoop(leg.channel_id, leg.snoop_id, spy="in")
-            await self._add_legs(leg)
+            # The snoop enters Stasis on its own thread: addChannel may have to wait.
+            await when_in_stasis(
+                lambda: self.ari.add_channel(leg.bridge_id, [leg.media_id, leg.snoop_id])
+            )
         except (AriError, OSError):
             await self.stop(leg.conferencecall_id, flush=False)
             raise
         log.info("transcribing caller", call=leg.conferencecall_id, port=leg.receiver.port)
-
-    async def _add_legs(self, leg: Leg) -> None:
-        """addChannel both legs. Asterisk answers the snoop request before the snoop
-        channel has entered Stasis (its own thread does that), so on a busy box addChannel
-        can come first and get 422 'not in Stasis': asked again for up to STASIS_WAIT_S."""
-        for attempt in range(int(STASIS_WAIT_S / STASIS_RETRY_S) + 1):
-            try:
-                await self.ari.add_channel(leg.bridge_id, [leg.media_id, leg.snoop_id])
-                return
-            except AriUnprocessable as exc:
-                if "stasis" not in str(exc).lower() or attempt * STASIS_RETRY_S >= STASIS_WAIT_S:
-                    raise
-            await asyncio.sleep(STASIS_RETRY_S)
 
     def _audio(self, leg: Leg, pcm: bytes, at: float) -> None:
         for utt in leg.segmenter.feed(pcm, at):

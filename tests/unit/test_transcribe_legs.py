@@ -1,6 +1,6 @@
 """Starting a transcription leg (transcribe/legs.py) when Asterisk is slow to put the snoop
-channel into Stasis: addChannel is asked again instead of the caller going untranscribed
-(seen on a busy CI box: 422 'Channel not in Stasis application')."""
+channel into Stasis: addChannel is asked again (ari/stasis.py) instead of the caller going
+untranscribed (seen on a busy CI box: 422 'Channel not in Stasis application')."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-from confsvc.ari import AriNotFound, AriUnprocessable
-from confsvc.transcribe import legs as legs_mod
+from confsvc.ari import AriNotFound, AriUnprocessable, stasis
 from confsvc.transcribe.legs import Leg, Legs
 
 
@@ -53,8 +52,8 @@ async def test_add_is_asked_again_until_the_snoop_is_in_stasis() -> None:
 
 
 async def test_gives_up_after_the_wait_and_undoes_the_leg(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(legs_mod, "STASIS_WAIT_S", 0.1)
-    monkeypatch.setattr(legs_mod, "STASIS_RETRY_S", 0.02)
+    monkeypatch.setattr(stasis, "WAIT_S", 0.1)
+    monkeypatch.setattr(stasis, "RETRY_S", 0.02)
     ari = SlowStasisAri(refusals=1000)
     legs = Legs(ari, transcriber=None)  # type: ignore[arg-type]
     with pytest.raises(AriUnprocessable):
