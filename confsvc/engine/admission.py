@@ -6,11 +6,14 @@ from __future__ import annotations
 import structlog
 
 from confsvc.ari import Channel, StasisStart
-from confsvc.domain import DomainError, is_valid_room
+from confsvc.domain import ConferenceStatus, DomainError, is_valid_room
 from confsvc.engine import commands, join
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
+
+# A room in these states admits callers (a new one is being brought up in its lane).
+OPEN = (ConferenceStatus.STARTING, ConferenceStatus.PROGRESSING)
 
 
 def stasis_start(core: EngineCore, event: StasisStart) -> None:
@@ -24,6 +27,12 @@ def stasis_start(core: EngineCore, event: StasisStart) -> None:
         # In a lane of its own: the event consumer never waits for Asterisk's reply.
         core.lanes.fire(channel.id, lambda: core.hangup(channel.id, join.REFUSE_UNKNOWN), "refuse")
         return
+    conf = core.rooms.conference(conference_id)
+    if conf is not None and conf.status in OPEN and channel.id not in core.admitting:
+        # The caller's 200 OK does not wait for the room's lane (a new room's bridge, the
+        # callers ahead in a burst): the room exists, so the answer goes out now, and the
+        # admission adds the caller to the bridge once it is answered (join.connect).
+        core.answer_early(channel.id)
     admit_to(core, conference_id, channel, "admit")
 
 
