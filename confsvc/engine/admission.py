@@ -12,8 +12,7 @@ from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
 
-# A room in these states admits callers (a new one is being brought up in its lane).
-OPEN = (ConferenceStatus.STARTING, ConferenceStatus.PROGRESSING)
+STARTING = ConferenceStatus.STARTING
 
 
 def stasis_start(core: EngineCore, event: StasisStart) -> None:
@@ -28,10 +27,11 @@ def stasis_start(core: EngineCore, event: StasisStart) -> None:
         core.lanes.fire(channel.id, lambda: core.hangup(channel.id, join.REFUSE_UNKNOWN), "refuse")
         return
     conf = core.rooms.conference(conference_id)
-    if conf is not None and conf.status in OPEN and channel.id not in core.admitting:
-        # The caller's 200 OK does not wait for the room's lane (a new room's bridge, the
-        # callers ahead in a burst): the room exists, so the answer goes out now, and the
-        # admission adds the caller to the bridge once it is answered (join.connect).
+    if conf is not None and conf.status is STARTING and channel.id not in core.admitting:
+        # A room being brought up (auto-create): its caller's 200 OK does not wait for the
+        # store and the new bridge; the admission bridges it once answered (join.connect).
+        # Only then: in a live room the admission answers at once anyway, and answering
+        # every caller of a burst ahead of its lane only piles requests on Asterisk.
         core.answer_early(channel.id)
     admit_to(core, conference_id, channel, "admit")
 

@@ -292,19 +292,28 @@ async def test_a_new_rooms_caller_is_answered_before_its_bridge_exists(tmp_path:
         assert h.engine.answers == {}
 
 
-async def test_a_failed_early_answer_leaves_the_caller_unbridged(h: EngineHarness) -> None:
+async def test_a_failed_early_answer_leaves_the_caller_unbridged(tmp_path: Path) -> None:
+    async with engine_harness(tmp_path, auto_create_rooms=True) as h:
+
+        async def gone(channel_id: str) -> None:
+            h.ari._record("answer", channel_id)
+            raise AriNotFound(404, "POST", f"/channels/{channel_id}/answer", "Channel not found")
+
+        h.ari.answer = gone  # type: ignore[method-assign]
+        await h.stasis_start("chan-1", "fresh")
+        await h.engine.settle()
+        await eventually(lambda: not h.engine.background)
+        assert len(h.ari.called("answer")) == 1
+        assert h.ari.called("add_channel") == []
+        assert h.engine.answers == {}
+
+
+async def test_a_live_rooms_caller_is_answered_by_its_admission(h: EngineHarness) -> None:
     await h.create(room="r1")
-
-    async def gone(channel_id: str) -> None:
-        h.ari._record("answer", channel_id)
-        raise AriNotFound(404, "POST", f"/channels/{channel_id}/answer", "Channel not found")
-
-    h.ari.answer = gone  # type: ignore[method-assign]
     await h.stasis_start("chan-1", "r1")
-    await h.engine.settle()
-    await eventually(lambda: not h.engine.background)
-    assert h.ari.called("add_channel") == []
     assert h.engine.answers == {}
+    names = [name for name, _, _ in h.ari.calls]
+    assert names.index("answer") < names.index("add_channel")
 
 
 async def test_an_unknown_room_is_not_answered(h: EngineHarness) -> None:
