@@ -3,11 +3,12 @@ a room, run by `python -m bench --floor` in the controller's place (same app nam
 libraries: aiohttp for REST, websockets and msgspec for events).
 
 On StasisStart(room): the room's mixing bridge on first use, answer, add to the bridge;
-nothing stored, no events, no API. What the benchmark measures for it is what ARI itself
+nothing stored, no events. What the benchmark measures for it is what ARI itself
 costs a join (Asterisk's event, its REST requests, one Python hop), so confsvc's own cost is
 its row minus this one, and a target this app cannot meet cannot be met by any ARI controller
-on the same machine. It serves only what the harness asks of a controller: GET /health and
-an empty GET /v1/conferences.
+on the same machine. It serves only what the harness asks of a controller: GET /health, the
+rooms and their callers (GET /v1/conferences, /v1/conferencecalls), a kick (DELETE of a
+conferencecall: an ARI hangup) and the end of a room (DELETE of a conference).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ class Floor:
         self.http: aiohttp.ClientSession | None = None
         self.bridges: dict[str, asyncio.Task[None]] = {}  # room -> its bridge's creation
         self.connected = False
+        self.callers: dict[str, dict[str, str]] = {}  # room -> channel id -> caller name
         self.tasks: set[asyncio.Task[None]] = set()
 
     async def request(self, method: str, path: str) -> None:
@@ -41,7 +43,7 @@ class Floor:
             if r.status >= 300:
                 raise RuntimeError(f"{method} {path}: {r.status}")
 
-    async def join(self, channel_id: str, room: str) -> None:
+    async def join(self, channel_id: str, room: str, name: str) -> None:
         bridge = self.bridges.get(room)
         if bridge is None:
             coro = self.request("POST", f"bridges/floor-{room}?type=mixing&name={room}")
@@ -50,6 +52,7 @@ class Floor:
             await self.request("POST", f"channels/{channel_id}/answer")
             await bridge
             await self.request("POST", f"bridges/floor-{room}/addChannel?channel={channel_id}")
+            self.callers.setdefault(room, {})[channel_id] = name
         except (RuntimeError, aiohttp.ClientError):
             pass  # the caller hung up meanwhile
 
@@ -68,10 +71,36 @@ class Floor:
             self.connected = True
             async for message in ws:
                 event = decode(message)
+                channel = event.get("channel") or {}
                 if event.get("type") == "StasisStart" and event.get("args"):
-                    task = asyncio.create_task(self.join(event["channel"]["id"], event["args"][0]))
+                    name = channel.get("caller", {}).get("name", "")
+                    task = asyncio.create_task(self.join(channel["id"], event["args"][0], name))
                     self.tasks.add(task)
                     task.add_done_callback(self.tasks.discard)
+                elif event.get("type") == "StasisEnd":
+                    for callers in self.callers.values():
+                        callers.pop(channel.get("id", ""), None)
+
+    async def rooms(self, _: web.Request) -> web.Response:
+        return web.json_response({"result": [{"id": r, "room": r} for r in self.bridges]})
+
+    async def calls(self, request: web.Request) -> web.Response:
+        callers = self.callers.get(request.query.get("conference_id", ""), {})
+        found = [{"id": c, "caller": {"name": n}} for c, n in callers.items()]
+        return web.json_response({"result": found})
+
+    async def kick(self, request: web.Request) -> web.Response:
+        with contextlib.suppress(RuntimeError, aiohttp.ClientError):
+            await self.request("DELETE", f"channels/{request.match_info['id']}")
+        return web.json_response({})
+
+    async def end(self, request: web.Request) -> web.Response:
+        room = request.match_info["id"]
+        if self.bridges.pop(room, None) is not None:
+            self.callers.pop(room, None)
+            with contextlib.suppress(RuntimeError, aiohttp.ClientError):
+                await self.request("DELETE", f"bridges/floor-{room}")
+        return web.json_response({})
 
     async def serve(self) -> None:
         s = self.settings
@@ -81,7 +110,10 @@ class Floor:
         app = web.Application()
         health = {"ari_connected": True}
         app.router.add_get("/health", lambda _: web.json_response(health if self.connected else {}))
-        app.router.add_get("/v1/conferences", lambda _: web.json_response({"result": []}))
+        app.router.add_get("/v1/conferences", self.rooms)
+        app.router.add_get("/v1/conferencecalls", self.calls)
+        app.router.add_delete("/v1/conferencecalls/{id}", self.kick)
+        app.router.add_delete("/v1/conferences/{id}", self.end)
         runner = web.AppRunner(app)
         await runner.setup()
         await web.TCPSite(runner, "127.0.0.1", s.http_port).start()
