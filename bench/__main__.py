@@ -91,6 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--revision", help="run the controller of this git revision (default: tree)")
     ap.add_argument(
+        "--floor",
+        action="store_true",
+        help="bench/floor.py on the ARI path instead of confsvc: what ARI alone costs a join",
+    )
+    ap.add_argument(
         "--db",
         choices=("sqlite", "postgres"),
         default="sqlite",
@@ -113,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     custom = bool(
         args.levels
         or args.controller_env
+        or args.floor
         or args.db != "sqlite"
         or (args.townhall, args.events, args.backlog, args.give_up) != (200, 60, "20x200", 120)
     )
@@ -129,6 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         profile_dir=args.out / "tmp" if args.profile else None,  # raw stacks (not kept)
         controller_env=dict(kv.split("=", 1) for kv in args.controller_env),
         revision=args.revision,
+        floor=args.floor,
         quiet_wait=0 if args.quick else 20.0,
     )
 

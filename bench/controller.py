@@ -16,6 +16,8 @@ from typing import Any
 
 import aiohttp
 
+PROJECT = Path(__file__).resolve().parent.parent
+
 TOKEN = "bench-token"
 CUSTOMER = "bench"
 BACKLOG_TOKEN = "bench-backlog-token"
@@ -33,10 +35,17 @@ EXTRA_SETTINGS = {
 
 class ControllerProcess:
     def __init__(
-        self, sut_env: dict[str, str], http_port: int, workdir: Path, src: Path | None = None
+        self,
+        sut_env: dict[str, str],
+        http_port: int,
+        workdir: Path,
+        src: Path | None = None,
+        module: str = "confsvc",
     ) -> None:
-        """src: a directory holding another confsvc package (a git revision's) to run."""
+        """src: a directory holding another confsvc package (a git revision's) to run.
+        module: what runs (`bench.floor`: the ARI floor, bench/floor.py)."""
         self.workdir = workdir
+        self.module = module
         self.src = src
         self.base = f"http://127.0.0.1:{http_port}"
         self.env = {
@@ -67,13 +76,13 @@ class ControllerProcess:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "confsvc",
-                "serve",
+                *((self.module, "serve") if self.module == "confsvc" else (self.module,)),
                 env=self.env,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=logf,
                 stderr=logf,
-                cwd=str(self.src or self.workdir),  # never a directory with another confsvc/
+                # Never a directory with another confsvc/ (the floor runs from the project).
+                cwd=str(self.src or (PROJECT if self.module != "confsvc" else self.workdir)),
             )
         self.http = aiohttp.ClientSession(
             headers={"Authorization": f"Bearer {TOKEN}"},

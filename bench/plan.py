@@ -66,6 +66,7 @@ class RunConfig:
     profile_dir: Path | None = None  # py-spy the controller during the largest ARI scenario
     controller_env: dict[str, str] = field(default_factory=dict)  # experiments only
     revision: str | None = None  # run the controller from this git revision, not the tree
+    floor: bool = False  # bench/floor.py (the least an ARI app does) instead of confsvc
     # Before each scenario, wait until processes that are not ours use less than
     # quiet_limit % of a core (others share the machine): at most quiet_wait s each,
     # quiet_budget s in all. 0 turns it off.

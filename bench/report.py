@@ -146,6 +146,9 @@ def render(
     if any(problems.values()):
         listed = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in problems.items())
         out += ["", f"**The controller's log has unhandled errors** ({listed})."]
+    floor = str(m.get("confsvc_revision", "")).startswith("floor")
+    if floor:
+        out += ["", "**The ARI path ran bench/floor.py, not confsvc** (`--floor`)."]
     if run["results"]:
         out += ["", *results_table(run["results"])]
     if run["comparison"]:
@@ -164,7 +167,8 @@ def render(
     for r in run["results"]:
         for phase, prof in (r.get("profile") or {}).items():
             out += ["", *profile_lines(r["scenario"]["name"], phase, prof)]
-    return "\n".join(out) + "\n"
+    text = "\n".join(out) + "\n"
+    return text.replace(PATH_NAME["ari"], "ARI (floor)") if floor else text
 
 
 NOT_WORK = ("confsvc/__main__.py", "confsvc/cli.py", "confsvc/server.py", "confsvc/ari/stream.py")

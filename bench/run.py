@@ -135,10 +135,16 @@ async def run_bench(cfg: RunConfig, sut_env: dict[str, str] | None = None) -> di
         src, revision = None, source_revision()
         if cfg.revision:
             src, revision = export_revision(cfg.revision, cfg.workdir / "src")
+        if cfg.floor:
+            revision = f"floor (bench/floor.py at {revision}; not confsvc)"
         ctl_dir = cfg.workdir / "ctl"
         shutil.rmtree(ctl_dir, ignore_errors=True)  # a fresh store and log for every run
         controller = ControllerProcess(
-            {**sut.env, **cfg.controller_env}, int(sut.s("HTTP_PORT")), ctl_dir, src
+            {**sut.env, **cfg.controller_env},
+            int(sut.s("HTTP_PORT")),
+            ctl_dir,
+            src,
+            module="bench.floor" if cfg.floor else "confsvc",
         )
         await controller.start()
         # A backstop only: the load generator's dial plan ends a call after this anyway.

@@ -6,11 +6,13 @@ from __future__ import annotations
 import structlog
 
 from confsvc.ari import Channel, StasisStart
-from confsvc.domain import DomainError, is_valid_room
+from confsvc.domain import ConferenceStatus, DomainError, is_valid_room
 from confsvc.engine import commands, join
 from confsvc.engine.core import EngineCore
 
 log = structlog.get_logger(__name__)
+
+STARTING = ConferenceStatus.STARTING
 
 
 def stasis_start(core: EngineCore, event: StasisStart) -> None:
@@ -24,6 +26,13 @@ def stasis_start(core: EngineCore, event: StasisStart) -> None:
         # In a lane of its own: the event consumer never waits for Asterisk's reply.
         core.lanes.fire(channel.id, lambda: core.hangup(channel.id, join.REFUSE_UNKNOWN), "refuse")
         return
+    conf = core.rooms.conference(conference_id)
+    if conf is not None and conf.status is STARTING and channel.id not in core.admitting:
+        # A room being brought up (auto-create): its caller's 200 OK does not wait for the
+        # store and the new bridge; the admission bridges it once answered (join.connect).
+        # Only then: in a live room the admission answers at once anyway, and answering
+        # every caller of a burst ahead of its lane only piles requests on Asterisk.
+        core.answer_early(channel.id)
     admit_to(core, conference_id, channel, "admit")
 
 

@@ -84,7 +84,10 @@ class EngineCore:
         # recording id -> finish deadlines passed since Asterisk was asked to stop it
         # (engine/record_end.py); its timer is then the finish deadline.
         self.recording_stops: dict[str, int] = {}
-        self.background: set[asyncio.Task[None]] = set()
+        self.background: set[asyncio.Task[Any]] = set()
+        # channel id -> its early answer (engine/admission.py): sent as the caller's
+        # StasisStart arrives, while its room is looked up or brought up; taken by answer().
+        self.answers: dict[str, asyncio.Task[AriError | None]] = {}
         # channel id -> conference id while its admission waits in the lane.
         self.admitting: dict[str, str] = {}
         # playback id -> future resolved by PlaybackFinished with its state (prompts we
@@ -146,6 +149,29 @@ class EngineCore:
         task = asyncio.get_running_loop().create_task(coro)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+
+    def answer_early(self, channel_id: str) -> None:
+        """Answer a dialled caller now; its admission takes the outcome (answer())."""
+        task = asyncio.get_running_loop().create_task(self._answer(channel_id))
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+        self.answers[channel_id] = task
+
+    async def answer(self, channel_id: str) -> None:
+        """Answer a caller: the early answer's outcome when one was sent, else now."""
+        early = self.answers.pop(channel_id, None)
+        error = await early if early is not None else await self._answer(channel_id)
+        if error is not None:
+            raise error
+
+    async def _answer(self, channel_id: str) -> AriError | None:
+        # The error is returned, not raised: an early answer nobody takes (the caller was
+        # refused meanwhile) must not leave an exception unretrieved.
+        try:
+            await self.ari.answer(channel_id)
+        except AriError as exc:
+            return exc
+        return None
 
     @property
     def channels(self) -> dict[str, str]:
@@ -226,6 +252,7 @@ class EngineCore:
         await self.wiring.apply(self, effects)
 
     async def hangup(self, channel_id: str, reason: str = "normal") -> None:
+        self.answers.pop(channel_id, None)
         try:
             await self.ari.hangup(channel_id, reason=reason)
         except AriNotFound:

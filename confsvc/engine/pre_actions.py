@@ -33,7 +33,7 @@ async def enter(
 
     try:
         if not answered:
-            await core.ari.answer(channel_id)
+            await core.answer(channel_id)
         log.info("pre actions", call=call.id, conference=conf.id, count=len(conf.pre_actions))
         await actions.run(core, call, conf.pre_actions, "pre", present)
         if not present():

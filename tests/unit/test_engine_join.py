@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from confsvc.ari import ChannelEnteredBridge, StasisStart, parse_event
+from confsvc.ari import AriNotFound, ChannelEnteredBridge, StasisStart, parse_event
 from confsvc.domain import ConferencecallStatus, ConferenceStatus
 from confsvc.engine import join
 from tests.support.fake_ari import EngineHarness, engine_harness, eventually
@@ -263,3 +265,58 @@ async def test_auto_create_with_asterisk_down_refuses_the_caller(tmp_path: Path)
         h.ari.fail_create_bridge = False
         await h.stasis_start("chan-2", "r1")
         assert (await h.call_of("chan-2")).status is JOINING
+
+
+async def test_a_new_rooms_caller_is_answered_before_its_bridge_exists(tmp_path: Path) -> None:
+    async with engine_harness(tmp_path, auto_create_rooms=True) as h:
+        bridge_made = asyncio.Event()
+        create_bridge = h.ari.create_bridge
+
+        async def slow_create_bridge(bridge_id: str, **kwargs: Any) -> Any:
+            await bridge_made.wait()
+            return await create_bridge(bridge_id, **kwargs)
+
+        h.ari.create_bridge = slow_create_bridge  # type: ignore[method-assign]
+        h.add_channel("chan-1", "fresh")
+        data = {"type": "StasisStart", "args": ["fresh"], "channel": h.channel_data["chan-1"]}
+        await h.engine.handle_event(parse_event(data))
+        # The 200 OK waits neither for the bridge nor for the store; the add waits for both.
+        await eventually(lambda: len(h.ari.called("answer")) == 1)
+        assert h.ari.called("create_bridge") == [] and h.ari.called("add_channel") == []
+        bridge_made.set()
+        await h.engine.settle()
+        await eventually(lambda: len(h.ari.called("add_channel")) == 1)
+        names = [name for name, _, _ in h.ari.calls]
+        assert names.index("answer") < names.index("create_bridge") < names.index("add_channel")
+        assert len(h.ari.called("answer")) == 1
+        assert h.engine.answers == {}
+
+
+async def test_a_failed_early_answer_leaves_the_caller_unbridged(tmp_path: Path) -> None:
+    async with engine_harness(tmp_path, auto_create_rooms=True) as h:
+
+        async def gone(channel_id: str) -> None:
+            h.ari._record("answer", channel_id)
+            raise AriNotFound(404, "POST", f"/channels/{channel_id}/answer", "Channel not found")
+
+        h.ari.answer = gone  # type: ignore[method-assign]
+        await h.stasis_start("chan-1", "fresh")
+        await h.engine.settle()
+        await eventually(lambda: not h.engine.background)
+        assert len(h.ari.called("answer")) == 1
+        assert h.ari.called("add_channel") == []
+        assert h.engine.answers == {}
+
+
+async def test_a_live_rooms_caller_is_answered_by_its_admission(h: EngineHarness) -> None:
+    await h.create(room="r1")
+    await h.stasis_start("chan-1", "r1")
+    assert h.engine.answers == {}
+    names = [name for name, _, _ in h.ari.calls]
+    assert names.index("answer") < names.index("add_channel")
+
+
+async def test_an_unknown_room_is_not_answered(h: EngineHarness) -> None:
+    await h.stasis_start("chan-1", "nowhere")
+    assert h.ari.called("answer") == []
+    assert hangups(h) == [("chan-1", "unallocated")]
