@@ -43,18 +43,21 @@ def free_loadgen_base() -> int:
     raise AssertionError("no free port base for the load generator in 56000-59000")
 
 
-async def test_bench_harness_runs_both_paths(runtime: Runtime, tmp_path: Path) -> None:
+def smoke_config(tmp_path: Path, **changes: Any) -> RunConfig:
     base = free_loadgen_base()
-    cfg = RunConfig(
+    return RunConfig(
         workdir=tmp_path / "bench",
         port_base=base,
         loadgen_base=base,
-        scenarios=list(SMOKE),
-        backlog=SMOKE_BACKLOG,
         warmup=False,
         pause=0.5,
         quiet_wait=0,  # a short run: never wait for the machine to calm down
+        **changes,
     )
+
+
+async def test_bench_harness_runs_both_paths(runtime: Runtime, tmp_path: Path) -> None:
+    cfg = smoke_config(tmp_path, scenarios=list(SMOKE), backlog=SMOKE_BACKLOG)
     run = await run_bench(cfg, sut_env=runtime.env)
 
     by_kind: dict[str, list[dict[str, Any]]] = {}
@@ -117,4 +120,20 @@ async def test_bench_harness_runs_both_paths(runtime: Runtime, tmp_path: Path) -
     assert "Webhook backlog:" in md and "Before → after" in md
     json.dumps(run)  # the results file is plain JSON
     # The traceback gate, as for the controllers tests start themselves.
+    assert not (found := gate_report(cfg.workdir / "ctl" / "controller.log")), found
+
+
+async def test_bench_floor_runs_on_the_ari_path(runtime: Runtime, tmp_path: Path) -> None:
+    """`--floor`: bench/floor.py in the controller's place joins, lists and kicks callers."""
+    cfg = smoke_config(tmp_path, scenarios=[SMOKE[0]], backlog=None, floor=True)
+    run = await run_bench(cfg, sut_env=runtime.env)
+    by_path = {r["path"]: r for r in run["results"]}
+    r = by_path["ari"]
+    assert (r["up"], r["failed"], r["dropped"]) == (4, 0, 0), r["failed_reasons"]
+    assert r["audio_ms"]["n"] >= 1, "no floor caller heard the room's mix"
+    kicks = r["kick_samples"]
+    assert len(kicks) == 1 and kicks[0]["status"] == 200 and kicks[0]["bye_ms"] is not None
+    assert run["machine"]["confsvc_revision"].startswith("floor")
+    md = report.render(run)
+    assert "| smoke | ARI (floor) |" in md and "not confsvc" in md
     assert not (found := gate_report(cfg.workdir / "ctl" / "controller.log")), found
