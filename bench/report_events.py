@@ -48,7 +48,13 @@ def backlog_table(b: dict[str, Any] | None) -> list[str]:
 
     def api_cell(key: str) -> str:
         a = api[key]
-        return f"{n(a['idle']['p50'])} / {n(a['idle']['p99'])} → {n(a['during']['p99'])}"
+        cell = f"{n(a['idle']['p50'])} / {n(a['idle']['p99'])} → {n(a['during']['p99'])}"
+        if "after_creating" in a:  # older results have the whole window only
+            cell += (
+                f" ({n(a['while_creating']['p99'])} while creating, "
+                f"{n(a['after_creating']['p99'])} after)"
+            )
+        return cell
 
     return [
         f"Webhook backlog: {cfg['webhooks']} webhooks (every event type, one tenant) x "
