@@ -9,6 +9,9 @@ its row minus this one, and a target this app cannot meet cannot be met by any A
 on the same machine. It serves only what the harness asks of a controller: GET /health, the
 rooms and their callers (GET /v1/conferences, /v1/conferencecalls), a kick (DELETE of a
 conferencecall: an ARI hangup) and the end of a room (DELETE of a conference).
+
+Not bench/ari.py's client: that one is the load generator's (stdlib json, aiohttp's
+websocket, subscribeAll), and the floor must cost what confsvc's own stack costs.
 """
 
 from __future__ import annotations

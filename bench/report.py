@@ -11,10 +11,11 @@ from bench.baseline import before_after
 from bench.format import met
 from bench.format import n as _n
 from bench.format import trio as _trio
+from bench.progress import PATH_NAME
 
 README_BEGIN = "<!-- bench:begin (written by make bench) -->"
 README_END = "<!-- bench:end -->"
-PATH_NAME = {"ari": "ARI (confsvc)", "confbridge": "ConfBridge"}
+FLOOR_NAMES = {**PATH_NAME, "ari": "ARI (floor)"}  # the run of bench --floor
 
 
 def scenario_label(r: dict[str, Any]) -> str:
@@ -28,7 +29,7 @@ def scenario_label(r: dict[str, Any]) -> str:
     return str(r["scenario"]["name"])
 
 
-def results_table(results: list[dict[str, Any]]) -> list[str]:
+def results_table(results: list[dict[str, Any]], names: dict[str, str] = PATH_NAME) -> list[str]:
     lines = [
         "| scenario | path | up / failed / dropped | join ms p50 / p95 / p99 | first audio ms "
         "p50 / p95 | joins/s | SUT CPU ms/join | SUT CPU % steady | controller CPU ms/join | "
@@ -44,7 +45,7 @@ def results_table(results: list[dict[str, Any]]) -> list[str]:
             + " | ".join(
                 [
                     scenario_label(r),
-                    PATH_NAME[r["path"]],
+                    names[r["path"]],
                     f"{r['up']} / {r['failed']} / {r['dropped']}",
                     _trio(r["join_ms"]),
                     _trio(r["audio_ms"], ("p50", "p95")),
@@ -118,13 +119,13 @@ def targets_table(t: dict[str, Any]) -> list[str]:
     ]
 
 
-def knee_line(knee: dict[str, Any]) -> str:
+def knee_line(knee: dict[str, Any], names: dict[str, str] = PATH_NAME) -> str:
     parts = []
     for path, k in knee.items():
         if k["callers"] is None:
-            parts.append(f"{PATH_NAME[path]}: not reached up to {k['not_reached_up_to']} callers")
+            parts.append(f"{names[path]}: not reached up to {k['not_reached_up_to']} callers")
         else:
-            parts.append(f"{PATH_NAME[path]}: {k['callers']} callers ({k['scenario']})")
+            parts.append(f"{names[path]}: {k['callers']} callers ({k['scenario']})")
     return "Capacity knee (jitter p99 > 30 ms or loss > 0.5 % at the callers): " + "; ".join(parts)
 
 
@@ -147,10 +148,11 @@ def render(
         listed = ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in problems.items())
         out += ["", f"**The controller's log has unhandled errors** ({listed})."]
     floor = str(m.get("confsvc_revision", "")).startswith("floor")
+    names = FLOOR_NAMES if floor else PATH_NAME
     if floor:
         out += ["", "**The ARI path ran bench/floor.py, not confsvc** (`--floor`)."]
     if run["results"]:
-        out += ["", *results_table(run["results"])]
+        out += ["", *results_table(run["results"], names)]
     if run["comparison"]:
         out += [
             "",
@@ -160,15 +162,14 @@ def render(
         ]
     out += ["", *targets_table(run["targets"])]
     if run["results"]:
-        out += ["", knee_line(run["knee"])]
+        out += ["", knee_line(run["knee"], names)]
     out += report_events.sections(run)
     if baseline is not None:
         out += ["", *before_after(baseline[0], baseline[1], run)]
     for r in run["results"]:
         for phase, prof in (r.get("profile") or {}).items():
             out += ["", *profile_lines(r["scenario"]["name"], phase, prof)]
-    text = "\n".join(out) + "\n"
-    return text.replace(PATH_NAME["ari"], "ARI (floor)") if floor else text
+    return "\n".join(out) + "\n"
 
 
 NOT_WORK = ("confsvc/__main__.py", "confsvc/cli.py", "confsvc/server.py", "confsvc/ari/stream.py")

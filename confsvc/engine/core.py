@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 
@@ -32,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 
 Transition = Callable[["EngineCore", str], Awaitable[None]]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -144,18 +145,16 @@ class EngineCore:
         await self.lanes.drain()
         await self.writer.flush()
 
-    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> asyncio.Task[T]:
         """Work outside any lane (prompts before a hangup), kept so close() can end it."""
         task = asyncio.get_running_loop().create_task(coro)
         self.background.add(task)
         task.add_done_callback(self.background.discard)
+        return task
 
     def answer_early(self, channel_id: str) -> None:
         """Answer a dialled caller now; its admission takes the outcome (answer())."""
-        task = asyncio.get_running_loop().create_task(self._answer(channel_id))
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
-        self.answers[channel_id] = task
+        self.answers[channel_id] = self.spawn(self._answer(channel_id))
 
     async def answer(self, channel_id: str) -> None:
         """Answer a caller: the early answer's outcome when one was sent, else now."""

@@ -27,6 +27,7 @@ async def leaving(core: EngineCore, channel_id: str, *, hangup: bool) -> None:
 
 async def leaved(core: EngineCore, channel_id: str) -> None:
     """The channel has left Stasis for good."""
+    core.answers.pop(channel_id, None)  # an early answer its admission never took
     call = core.rooms.call_of_channel(channel_id)
     if call is not None:
         await finish(core, call)
